@@ -1,0 +1,140 @@
+// The one canonical reading of a request target (security.md, rule 1): the
+// Host is validated, the path is split on "/", "\" counts as "/", empty, "."
+// and ".." segments are resolved without climbing above the root, and each
+// segment is percent-decoded once with fatal UTF-8. Routing, mounting and
+// static files all use the result.
+import { RequestParseError } from "./_errors.ts";
+
+/** The parts of a request target that the library works from. */
+export interface Target {
+  /** `http` or `https`. */
+  scheme: string;
+  /** The validated authority (`host[:port]`). */
+  host: string;
+  /** The canonical path, percent-encoded; starts with "/". */
+  path: string;
+  /** The canonical path's segments, decoded (no empty ones). */
+  segments: string[];
+  /** The query string without its "?" ("" when absent). */
+  search: string;
+  /** Whether the canonical path ends with "/" (and is not just "/"). */
+  trailingSlash: boolean;
+}
+
+const HOST = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::(\d{1,5}))?$/;
+// A path that needs no work: safe characters, no empty/dot segments, no "%".
+const SIMPLE_PATH =
+  /^(?:\/[A-Za-z0-9_~!$&'()*+,;=:@-][A-Za-z0-9._~!$&'()*+,;=:@-]*)*\/?$/;
+const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
+// What is percent-encoded in a canonical path segment, and in a path.
+const SEGMENT_UNSAFE = /[^A-Za-z0-9._~!$&'()*+,;=:@-]/g;
+const PATH_UNSAFE = /[^A-Za-z0-9._~!$&'()*+,;=:@/-]/g;
+const encodeChar = (c: string) => encodeURIComponent(c);
+
+/** Percent-encodes decoded text for one path segment (`/` included). */
+export function encodeSegment(text: string): string {
+  return text.replace(SEGMENT_UNSAFE, encodeChar);
+}
+
+/** Percent-encodes a decoded path, keeping `/`. */
+export function encodePathText(path: string): string {
+  return path.replace(PATH_UNSAFE, encodeChar);
+}
+
+/** Whether `host` is a syntactically valid `host[:port]`. */
+export function isValidHost(host: string): boolean {
+  const match = HOST.exec(host);
+  return match !== null &&
+    (match[1] === undefined || Number(match[1]) <= 65535);
+}
+
+/**
+ * Reads the target of a web request. Throws `RequestParseError` (400) for a
+ * malformed Host, a malformed authority, or a path with a bad escape,
+ * invalid UTF-8 or NUL.
+ */
+export function parseTarget(url: string, hostHeader: string | null): Target {
+  if (hostHeader !== null && hostHeader !== "" && !isValidHost(hostHeader)) {
+    throw new RequestParseError("Malformed Host header");
+  }
+  const schemeEnd = url.indexOf("://");
+  const scheme = url.slice(0, schemeEnd);
+  const start = schemeEnd + 3;
+  let end = start;
+  while (end < url.length && !"/?#".includes(url[end])) end++;
+  const host = url.slice(start, end);
+  if (!isValidHost(host)) throw new RequestParseError("Malformed Host header");
+  let queryAt = url.indexOf("?", end);
+  const hashAt = url.indexOf("#", end);
+  if (hashAt !== -1 && (queryAt === -1 || hashAt < queryAt)) queryAt = -1;
+  const pathEnd = queryAt !== -1
+    ? queryAt
+    : hashAt !== -1
+    ? hashAt
+    : url.length;
+  const rawPath = url.slice(end, pathEnd) || "/";
+  const search = queryAt === -1
+    ? ""
+    : url.slice(queryAt + 1, hashAt > queryAt ? hashAt : url.length);
+  return { scheme, host, search, ...canonicalPath(rawPath) };
+}
+
+/**
+ * The canonical form of a raw path: see the module comment. Throws
+ * `RequestParseError` for a bad escape, invalid UTF-8 or NUL.
+ */
+export function canonicalPath(
+  rawPath: string,
+): { path: string; segments: string[]; trailingSlash: boolean } {
+  if (SIMPLE_PATH.test(rawPath)) {
+    const segments = rawPath.split("/").filter((s) => s !== "");
+    const trailingSlash = rawPath.length > 1 && rawPath.endsWith("/");
+    return { path: rawPath, segments, trailingSlash };
+  }
+  if (!rawPath.startsWith("/") && !rawPath.startsWith("\\")) {
+    throw new RequestParseError("Malformed request target");
+  }
+  const parts = rawPath.split(/[/\\]/);
+  const encoded: string[] = [];
+  const decoded: string[] = [];
+  for (const part of parts) {
+    if (part === "") continue;
+    const text = decodeSegment(part);
+    if (text === ".") continue;
+    if (text === "..") {
+      encoded.pop();
+      decoded.pop();
+      continue;
+    }
+    encoded.push(encodeSegment(text));
+    decoded.push(text);
+  }
+  const last = parts[parts.length - 1];
+  const endsInDir = last === "" || /^(?:\.|%2e){1,2}$/i.test(last);
+  const trailingSlash = encoded.length > 0 && endsInDir;
+  const path = "/" + encoded.join("/") + (trailingSlash ? "/" : "");
+  return { path, segments: decoded, trailingSlash };
+}
+
+/** Decodes one encoded segment with fatal UTF-8; throws a 400 when it can't. */
+export function decodeSegment(segment: string): string {
+  if (!segment.includes("%")) {
+    if (segment.includes("\0")) {
+      throw new RequestParseError("Malformed path: NUL byte");
+    }
+    return segment;
+  }
+  if (BAD_ESCAPE.test(segment)) {
+    throw new RequestParseError("Malformed path: bad percent-escape");
+  }
+  let text: string;
+  try {
+    text = decodeURIComponent(segment);
+  } catch {
+    throw new RequestParseError("Malformed path: invalid UTF-8");
+  }
+  if (text.includes("\0")) {
+    throw new RequestParseError("Malformed path: NUL byte");
+  }
+  return text;
+}

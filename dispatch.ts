@@ -1,0 +1,1070 @@
+/**
+ * `DispatcherApp` maps URLs to handlers with Pesto's converter-typed URL
+ * grammar, and builds URLs back from routes (reverse routing).
+ *
+ * Patterns are paths with placeholders `<name:converter>`:
+ * `/recipes/<recipe:unicode>`, `/posts/<id:int>`, `/files/<p:path>`,
+ * `/<page:any('about', 'help')>.html`, `/y/<:int>` (anonymous, numbered).
+ * The params object a handler receives, and that `url()` takes, is typed
+ * from the pattern string: `<id:int>` gives `{ id: number }`.
+ *
+ * Rules, as in Pesto: the first registered route that matches wins; `/foo`
+ * and `/foo/` are different routes; paths are normalised (`//`, `.`, `..`)
+ * without a redirect; HEAD is served by GET; a path that matches only under
+ * other methods is a 405 with a sorted `Allow` header; otherwise 404.
+ *
+ * Differences from Python's Pesto (`pesto.dispatch`): handlers take
+ * `(request, params)`; converters are registered per app (no global
+ * registry); converter arguments are parsed, never `eval`ed; method names
+ * are case-insensitive; `Allow` is sorted; `url()` percent-encodes values
+ * and throws {@linkcode URLGenerationError} for missing ones; query strings
+ * it builds use `&`; `float` and `uuid` are built in.
+ *
+ * @example
+ * ```ts
+ * import { DispatcherApp, Response } from "@pesto/pesto";
+ * import assert from "node:assert/strict";
+ *
+ * const app = new DispatcherApp();
+ * const show = app.match("/recipes/<recipe:unicode>", "GET", (request, { recipe }) =>
+ *   new Response(`<h1>${recipe}</h1>`)
+ * );
+ * const response = await app.fetch(new Request("http://localhost/recipes/toast"));
+ * assert.equal(await response.text(), "<h1>toast</h1>");
+ * assert.equal(show.path({ recipe: "pesto genovese" }), "/recipes/pesto%20genovese");
+ * ```
+ *
+ * @module
+ */
+import { afterSent, internals, requestContext } from "./_context.ts";
+import { HttpError } from "./_errors.ts";
+import {
+  decodeSegment,
+  encodePathText,
+  encodeSegment,
+  isValidHost,
+} from "./_path.ts";
+import {
+  type Converter,
+  encodeLiteral,
+  escapeRegex,
+  parsePattern,
+  type Token,
+} from "./_route_parser.ts";
+import { runHandler } from "./_run.ts";
+import type {
+  FetchHandler,
+  Handler,
+  HandlerResult,
+  ToHandlerOptions,
+} from "./core.ts";
+import {
+  makeQuery,
+  type QueryInit,
+  Request,
+  type RequestLimits,
+} from "./request.ts";
+import { Response } from "./response.ts";
+
+export type { Converter } from "./_route_parser.ts";
+
+// ---------------------------------------------------------------------------
+// Types carried from the pattern string
+
+/** The converter name of a placeholder spec such as `int('\\d+')`. */
+export type ConverterName<S extends string> = S extends `${infer N}(${string}`
+  ? N
+  : S;
+
+/**
+ * The value type a converter gives: its own for custom converters, `number`
+ * for `int` and `float`, `string` for the others.
+ */
+export type ConverterValue<Name extends string, C> = Name extends keyof C
+  ? C[Name] extends Converter<infer T> ? T : string
+  : Name extends "int" | "float" ? number
+  : string;
+
+/**
+ * Walks a pattern's placeholders, adding each to `Acc`; `N` counts the
+ * anonymous ones. Used by {@linkcode RouteParams}.
+ */
+export type CollectParams<P extends string, C, Acc, N extends unknown[]> =
+  P extends `${string}<${infer Name}:${infer Rest}`
+    ? Rest extends `${infer Spec}>${infer Tail}`
+      ? Name extends "" ? CollectParams<
+          Tail,
+          C,
+          Acc & { [K in N["length"]]: ConverterValue<ConverterName<Spec>, C> },
+          [...N, unknown]
+        >
+      : CollectParams<
+        Tail,
+        C,
+        Acc & { [K in Name]: ConverterValue<ConverterName<Spec>, C> },
+        N
+      >
+    : Acc
+    : Acc;
+
+/**
+ * The params object of a pattern: `RouteParams<"/r/<name:unicode>/<id:int>">`
+ * is `{ name: string; id: number }`; anonymous placeholders are keyed by
+ * their position among the anonymous ones (`0`, `1`, …).
+ *
+ * @typeParam P The pattern string.
+ * @typeParam C The app's custom converters.
+ */
+// deno-lint-ignore ban-types
+export type RouteParams<P extends string, C = {}> = Simplify<
+  CollectParams<P, C, unknown, []>
+>;
+
+/** Flattens an intersection into one object type, for readable hovers. */
+export type Simplify<T> = { [K in keyof T]: T[K] } & unknown;
+
+/** A routed handler: called with the request and the URL params. */
+export type RouteHandler<P> = (request: Request, params: P) => HandlerResult;
+
+/** Handlers by HTTP method, for `app.match(pattern, { GET: f, POST: g })`. */
+export type MethodHandlers<P> = { [method: string]: RouteHandler<P> };
+
+/** Wraps a handler: `decorators: [a, b]` route `a(b(handler))`. */
+// deno-lint-ignore no-explicit-any
+export type Decorator = (handler: Handler<any[]>) => Handler<any[]>;
+
+/** Options of `app.match()`. */
+export interface RouteOptions {
+  /** A name for `app.urlfor(name, …)`. */
+  name?: string;
+  /** The route is skipped when this returns `false`. */
+  predicate?: (request: Request) => boolean | Promise<boolean>;
+  /** Wrappers for this route's handlers: `[a, b]` gives `a(b(handler))`. */
+  decorators?: Decorator[];
+  /** Request limits for this route (each given value wins over the app's). */
+  limits?: RequestLimits;
+}
+
+/** Options of `route.url()` and `app.urlfor()`. */
+export interface UrlOptions {
+  /** A query string, or data to encode into one. */
+  query?: QueryInit;
+  /** A fragment, without `#`. */
+  fragment?: string;
+  /** The scheme; defaults to the current request's. */
+  scheme?: string;
+  /** `host[:port]`; defaults to the current request's. Needed outside a request. */
+  host?: string;
+  /** The decoded script name; defaults to the current request's. */
+  scriptName?: string;
+}
+
+/** `url()`'s arguments: params are optional only when the pattern has none. */
+// deno-lint-ignore ban-types
+export type UrlArgs<P> = {} extends P ? [params?: P, options?: UrlOptions]
+  : [params: P, options?: UrlOptions];
+
+/** `path()`'s arguments: params are optional only when the pattern has none. */
+// deno-lint-ignore ban-types
+export type PathArgs<P> = {} extends P ? [params?: P] : [params: P];
+
+/** Options of `new DispatcherApp(options)`. */
+export interface DispatcherOptions<C> {
+  /** Literal text put before every pattern given to `match()`. */
+  prefix?: string;
+  /** Custom converters by name; they may replace built-in ones. */
+  converters?: C;
+  /** Request limits for every route. */
+  limits?: RequestLimits;
+  /** Answers when no route matches the path. */
+  notFound?: (request: Request) => HandlerResult;
+  /** Answers when routes match the path but not the method. */
+  methodNotAllowed?: (request: Request, allowed: string[]) => HandlerResult;
+  /**
+   * Put errors and stacks in 500 bodies (for development only).
+   * @default {false}
+   */
+  debug?: boolean;
+  /** Called with each error that becomes a 500, instead of `console.error`. */
+  onError?: (error: unknown, request: Request) => void;
+}
+
+/** A route as listed by `app.routes()`. */
+export interface RouteInfo {
+  /** The methods it answers, HEAD included where GET is. */
+  methods: string[];
+  /** The full pattern (prefix included). */
+  pattern: string;
+  /** Its name, if any. */
+  name?: string;
+}
+
+// ---------------------------------------------------------------------------
+// Errors
+
+/**
+ * A URL could not be built: a param is missing, or its value cannot be
+ * formatted by its converter.
+ *
+ * @example
+ * ```ts
+ * import { DispatcherApp, Response, URLGenerationError } from "@pesto/pesto";
+ * import assert from "node:assert/strict";
+ *
+ * const app = new DispatcherApp();
+ * const route = app.match("/n/<n:int>", "GET", () => new Response(""));
+ * assert.throws(() => route.path({ n: 1.5 }), URLGenerationError);
+ * ```
+ */
+export class URLGenerationError extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param message What could not be built, and why.
+   *
+   * @example
+   * ```ts
+   * import { URLGenerationError } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new URLGenerationError("x").name, "URLGenerationError");
+   * ```
+   */
+  constructor(message: string) {
+    super(message);
+    this.name = "URLGenerationError";
+  }
+}
+
+/**
+ * `app.urlfor()` was given a name no route has.
+ *
+ * @example
+ * ```ts
+ * import { DispatcherApp, NamedRouteNotFound } from "@pesto/pesto";
+ * import assert from "node:assert/strict";
+ *
+ * assert.throws(() => new DispatcherApp().urlfor("nope", {}, { host: "x" }), NamedRouteNotFound);
+ * ```
+ */
+export class NamedRouteNotFound extends Error {
+  /**
+   * Creates the error.
+   *
+   * @param name The unknown route name.
+   *
+   * @example
+   * ```ts
+   * import { NamedRouteNotFound } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * assert.match(new NamedRouteNotFound("home").message, /"home"/);
+   * ```
+   */
+  constructor(name: string) {
+    super(`Cannot build a URL: no route is named "${name}"`);
+    this.name = "NamedRouteNotFound";
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Built-in converters
+
+const INT_RE = /^[+-]?\d+$/;
+const FLOAT_RE = /^[+-]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?$/;
+const UUID_RE =
+  /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+
+function formatError(what: string, value: unknown): never {
+  throw new TypeError(
+    `${what}, got ${typeof value === "string" ? `"${value}"` : String(value)}`,
+  );
+}
+
+const unicodeConverter: Converter<string> = {
+  pattern: "[^/]+",
+  parse: (text) => text,
+  format: (value) =>
+    typeof value === "string" ? value : formatError("expected a string", value),
+};
+
+/**
+ * The converters every `DispatcherApp` knows: `int` (signed integer),
+ * `float`, `unicode` (one segment of text), `path` (text spanning
+ * segments), `any('a', 'b', …)` (one of the alternatives) and `uuid`.
+ *
+ * @example
+ * ```ts
+ * import { BUILTIN_CONVERTERS } from "@pesto/pesto";
+ * import assert from "node:assert/strict";
+ *
+ * assert.equal(BUILTIN_CONVERTERS.int.parse("-42"), -42);
+ * assert.equal(BUILTIN_CONVERTERS.uuid.format("0B8F6C48-8D3A-4B1E-9E5A-2C1D3E4F5A6B"),
+ *   "0b8f6c48-8d3a-4b1e-9e5a-2c1d3e4f5a6b");
+ * ```
+ */
+export const BUILTIN_CONVERTERS: {
+  readonly int: Converter<number>;
+  readonly float: Converter<number>;
+  readonly unicode: Converter<string>;
+  readonly path: Converter<string>;
+  readonly any: Converter<string>;
+  readonly uuid: Converter<string>;
+} = Object.freeze({
+  int: {
+    pattern: "[+-]?\\d+",
+    parse(text: string): number {
+      const n = Number(text);
+      if (!INT_RE.test(text) || !Number.isSafeInteger(n)) {
+        throw new RangeError("not a safe integer");
+      }
+      return n === 0 ? 0 : n;
+    },
+    format: (value: number) =>
+      Number.isSafeInteger(value)
+        ? String(value)
+        : formatError("expected a safe integer", value),
+  },
+  float: {
+    pattern: "[+-]?(?:\\d+(?:\\.\\d+)?|\\.\\d+)(?:[eE][+-]?\\d+)?",
+    parse(text: string): number {
+      const n = Number(text);
+      if (!FLOAT_RE.test(text) || !Number.isFinite(n)) {
+        throw new RangeError("not a finite number");
+      }
+      return n === 0 ? 0 : n;
+    },
+    format: (value: number) =>
+      typeof value === "number" && Number.isFinite(value)
+        ? String(value === 0 ? 0 : value)
+        : formatError("expected a finite number", value),
+  },
+  unicode: unicodeConverter,
+  path: {
+    pattern: ".+",
+    spansSegments: true,
+    parse: (text: string) => text,
+    format(value: string): string {
+      if (typeof value !== "string") formatError("expected a string", value);
+      const segments = value.split("/");
+      if (segments.length > 1 && segments.at(-1) === "") segments.pop();
+      if (segments.some((s) => s === "" || s === "." || s === "..")) {
+        formatError(
+          "expected a path without empty, '.' or '..' segments",
+          value,
+        );
+      }
+      return value;
+    },
+  },
+  any: {
+    pattern: "(?!)",
+    parse: (text: string) => text,
+    format: unicodeConverter.format,
+    withArgs(...alternatives: string[]): Converter<string> {
+      if (alternatives.length === 0) {
+        throw new TypeError("any() needs at least one alternative");
+      }
+      const allowed = new Set(alternatives);
+      return {
+        pattern: alternatives.map((a) => escapeRegex(encodeSegment(a))).join(
+          "|",
+        ),
+        parse: (text) => {
+          if (!allowed.has(text)) throw new RangeError("not an alternative");
+          return text;
+        },
+        format: (value) =>
+          allowed.has(value)
+            ? value
+            : formatError(`expected one of ${alternatives.join(", ")}`, value),
+      };
+    },
+  },
+  uuid: {
+    pattern:
+      "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}",
+    parse: (text: string) => text.toLowerCase(),
+    format: (value: string) =>
+      typeof value === "string" && UUID_RE.test(value)
+        ? value.toLowerCase()
+        : formatError("expected a UUID", value),
+  },
+});
+
+// ---------------------------------------------------------------------------
+// Routes
+
+/** A compiled pattern: the matcher and the builder, from one parse. */
+class CompiledPattern {
+  readonly source: string;
+  readonly tokens: Token[];
+  readonly regex: RegExp;
+  readonly staticPath?: string;
+  readonly #params: Extract<Token, { kind: "param" }>[];
+  readonly #checks: RegExp[];
+
+  constructor(source: string, converters: Readonly<Record<string, Converter>>) {
+    this.source = source;
+    this.tokens = parsePattern(source, converters);
+    this.#params = this.tokens.filter((t) => t.kind === "param");
+    this.#checks = this.#params.map((t) => new RegExp(`^(?:${t.regex})$`));
+    let regex = "^";
+    for (const token of this.tokens) {
+      regex += token.kind === "literal"
+        ? escapeRegex(encodeLiteral(token.text))
+        : `(${token.regex})`;
+    }
+    this.regex = new RegExp(regex + "$");
+    if (this.#params.length === 0) this.staticPath = encodeLiteral(source);
+  }
+
+  /** The params for an encoded path, or `undefined` when it doesn't match. */
+  match(path: string): Record<string | number, unknown> | undefined {
+    if (this.staticPath !== undefined) {
+      return path === this.staticPath ? {} : undefined;
+    }
+    const m = this.regex.exec(path);
+    if (!m) return undefined;
+    const params: Record<string | number, unknown> = {};
+    for (let i = 0; i < this.#params.length; i++) {
+      const token = this.#params[i];
+      const text = m[i + 1];
+      try {
+        params[token.key] = token.converter.parse(
+          text.includes("%") ? decodeText(text) : text,
+        );
+      } catch {
+        return undefined;
+      }
+    }
+    return params;
+  }
+
+  /** The encoded path for `params`. */
+  build(params: Record<string | number, unknown> = {}): string {
+    let out = "";
+    for (const token of this.tokens) {
+      if (token.kind === "literal") {
+        out += encodeLiteral(token.text);
+        continue;
+      }
+      const i = this.#params.indexOf(token);
+      if (!(token.key in params) || params[token.key] === undefined) {
+        throw new URLGenerationError(
+          `Cannot build a URL for "${this.source}": missing value for ${token.source}`,
+        );
+      }
+      let text: string;
+      try {
+        text = token.converter.format(params[token.key]);
+      } catch (error) {
+        throw new URLGenerationError(
+          `Cannot build a URL for "${this.source}": bad value for ${token.source}: ${
+            (error as Error).message
+          }`,
+        );
+      }
+      const encoded = token.converter.spansSegments
+        ? encodePathText(text)
+        : encodeSegment(text);
+      const wholeSegment = (encoded === "." || encoded === "..") &&
+        !token.converter.spansSegments;
+      if (wholeSegment || !this.#checks[i].test(encoded)) {
+        throw new URLGenerationError(
+          `Cannot build a URL for "${this.source}": the value ${
+            JSON.stringify(text)
+          } does not match ${token.source}`,
+        );
+      }
+      out += encoded;
+    }
+    return out;
+  }
+}
+
+function decodeText(text: string): string {
+  // The path was validated when the request was read, so this never throws
+  // for a request path; segments of a `path` value are decoded one by one.
+  return text.includes("/")
+    ? text.split("/").map(decodeSegment).join("/")
+    : decodeSegment(text);
+}
+
+/**
+ * A registered route: its pattern, name and handler, and the builders of
+ * its URL. Returned by `app.match()`.
+ *
+ * @typeParam P The params object, typed from the pattern.
+ *
+ * @example
+ * ```ts
+ * import { DispatcherApp, Response } from "@pesto/pesto";
+ * import assert from "node:assert/strict";
+ *
+ * const app = new DispatcherApp();
+ * const post = app.match("/posts/<id:int>", "GET", (_req, { id }) => new Response(`#${id}`), {
+ *   name: "post",
+ * });
+ * assert.equal(post.name, "post");
+ * assert.equal(post.path({ id: 7 }), "/posts/7");
+ * assert.equal(post.url({ id: 7 }, { host: "blog.test", query: { ref: "rss" } }),
+ *   "http://blog.test/posts/7?ref=rss");
+ * ```
+ */
+export class Route<P = Record<string, unknown>> {
+  /** The full pattern, prefix included. */
+  readonly pattern: string;
+  /** The route's name, if it has one. */
+  readonly name?: string;
+  /** The handler (the first one, for `match(pattern, { GET: …, POST: … })`). */
+  readonly handler: RouteHandler<P>;
+  /** The handlers by method, before decorators. */
+  readonly handlers: Readonly<Record<string, RouteHandler<P>>>;
+  #build: (params?: Record<string | number, unknown>) => string;
+
+  /**
+   * Made by `app.match()`; not called directly.
+   *
+   * @param pattern The full pattern.
+   * @param build Builds the encoded path from params.
+   * @param handlers The handlers by method.
+   * @param name The route's name.
+   */
+  constructor(
+    pattern: string,
+    build: (params?: Record<string | number, unknown>) => string,
+    handlers: Record<string, RouteHandler<P>>,
+    name?: string,
+  ) {
+    this.pattern = pattern;
+    this.#build = build;
+    this.handlers = Object.freeze({ ...handlers });
+    this.handler = Object.values(handlers)[0];
+    this.name = name;
+  }
+
+  /**
+   * The path of this route for `params`, percent-encoded, without the
+   * script name.
+   *
+   * @param args The params (optional when the pattern has none).
+   * @returns The encoded path.
+   * @throws {URLGenerationError} When a param is missing or cannot be
+   *   formatted.
+   *
+   * @example
+   * ```ts
+   * import { DispatcherApp, Response } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const app = new DispatcherApp();
+   * const r = app.match("/docs/<dir:path>/<name:unicode>.pdf", "GET", () => new Response(""));
+   * assert.equal(r.path({ dir: "all/2008", name: "report #1" }), "/docs/all/2008/report%20%231.pdf");
+   * ```
+   */
+  path(...args: PathArgs<P>): string {
+    return this.#build(args[0] as Record<string, unknown> | undefined);
+  }
+
+  /**
+   * The absolute URL of this route for `params`, built from the current
+   * request's scheme, host and script name (each overridable), like Pesto.
+   *
+   * @param args The params (optional when the pattern has none), then
+   *   options: `query`, `fragment`, `scheme`, `host`, `scriptName`.
+   * @returns The absolute URL.
+   * @throws {URLGenerationError} When a param is missing or cannot be
+   *   formatted, or when called outside a request without `host`.
+   *
+   * @example
+   * ```ts
+   * import { DispatcherApp, Response } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const app = new DispatcherApp();
+   * const home = app.match("/", "GET", () => new Response(home.url()));
+   * const r = await app.fetch(new Request("https://shop.test/"));
+   * assert.equal(await r.text(), "https://shop.test/");
+   * ```
+   */
+  url(...args: UrlArgs<P>): string {
+    return absoluteUrl(
+      this.path(...([args[0]] as PathArgs<P>)),
+      args[1] ?? {},
+      this.pattern,
+    );
+  }
+}
+
+function absoluteUrl(
+  path: string,
+  options: UrlOptions,
+  pattern: string,
+): string {
+  const request = requestContext.getStore();
+  if (!request && options.host === undefined) {
+    throw new URLGenerationError(
+      `Cannot build an absolute URL for "${pattern}" outside a request: pass { host }`,
+    );
+  }
+  if (options.host !== undefined && !isValidHost(options.host)) {
+    throw new URLGenerationError(
+      `Cannot build a URL: "${options.host}" is not a valid host`,
+    );
+  }
+  const scheme = options.scheme ?? request?.scheme ?? "http";
+  const host = options.host ?? request!.host;
+  const script = encodePathText(
+    options.scriptName ?? request?.scriptName ?? "",
+  );
+  const query = options.query === undefined
+    ? ""
+    : makeQuery(options.query).replace(/^\?/, "");
+  const fragment = options.fragment
+    ? "#" + encodeURI(options.fragment).replace(/#/g, "%23")
+    : "";
+  return `${scheme}://${host}${script}${path}${
+    query ? "?" + query : ""
+  }${fragment}`;
+}
+
+interface RouteRecord {
+  compiled: CompiledPattern;
+  route: Route<unknown>;
+  /** Decorated handlers by upper-case method. */
+  handlers: Map<string, Handler<[Record<string | number, unknown>]>>;
+  predicate?: (request: Request) => boolean | Promise<boolean>;
+  limits?: RequestLimits;
+}
+
+// ---------------------------------------------------------------------------
+// The dispatcher
+
+/**
+ * Maps URL patterns to handlers, and builds URLs back from them.
+ *
+ * **Priority**: routes are tried in the order they were registered, and the
+ * first whose pattern matches the path, whose methods include the request's
+ * (HEAD counts as GET) and whose predicate (if any) passes wins.
+ *
+ * @typeParam C The custom converters, by name.
+ *
+ * @example
+ * ```ts
+ * import { DispatcherApp, Response } from "@pesto/pesto";
+ * import assert from "node:assert/strict";
+ *
+ * const app = new DispatcherApp();
+ * app.match("/items/<id:int>", ["GET", "PUT"], (request, { id }) =>
+ *   new Response(`${request.method} item ${id + 1}`)
+ * );
+ * const put = await app.fetch(new Request("http://x/items/41", { method: "PUT" }));
+ * assert.equal(await put.text(), "PUT item 42");
+ * const del = await app.fetch(new Request("http://x/items/41", { method: "DELETE" }));
+ * assert.equal(del.status, 405);
+ * assert.equal(del.headers.get("allow"), "GET, HEAD, PUT");
+ * assert.equal((await app.fetch(new Request("http://x/items/abc"))).status, 404);
+ * ```
+ */
+// deno-lint-ignore ban-types no-explicit-any
+export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
+  #records: RouteRecord[] = [];
+  #names = new Map<string, Route<unknown>>();
+  #converters: Readonly<Record<string, Converter>>;
+  #options: DispatcherOptions<C>;
+  #prefix: string;
+
+  /**
+   * Creates an app with no routes.
+   *
+   * @param options `prefix`, custom `converters`, `limits`, `notFound` and
+   *   `methodNotAllowed` handlers, `debug` and `onError`.
+   * @throws {TypeError} When the prefix has placeholders or does not start
+   *   with `/`.
+   *
+   * @example
+   * ```ts
+   * import { DispatcherApp, Response } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const app = new DispatcherApp({
+   *   prefix: "/api",
+   *   converters: {
+   *     year: { pattern: "\\d{4}", parse: Number, format: String },
+   *   },
+   * });
+   * const r = app.match("/archive/<y:year>", "GET", (_req, { y }) => new Response(`${y + 1}`));
+   * assert.equal(r.path({ y: 2024 }), "/api/archive/2024");
+   * ```
+   */
+  constructor(options: DispatcherOptions<C> = {}) {
+    const prefix = options.prefix ?? "";
+    if (prefix && (!prefix.startsWith("/") || prefix.includes("<"))) {
+      throw new TypeError(
+        `Cannot use prefix "${prefix}": it must start with "/" and hold no placeholders`,
+      );
+    }
+    this.#prefix = prefix.replace(/\/$/, "");
+    this.#options = options;
+    this.#converters = { ...BUILTIN_CONVERTERS, ...options.converters };
+  }
+
+  /**
+   * The fetch handler of this app, bound: `Deno.serve(app.fetch)` and
+   * `export default app` with `deno serve` both work.
+   *
+   * @param raw The web request.
+   * @param info What `Deno.serve` tells about the connection.
+   * @returns The response.
+   *
+   * @example
+   * ```ts
+   * import { DispatcherApp, Response } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const app = new DispatcherApp();
+   * app.match("/", "GET", () => new Response("home"));
+   * const { fetch } = app;
+   * assert.equal(await (await fetch(new Request("http://x/"))).text(), "home");
+   * ```
+   */
+  readonly fetch: FetchHandler = async (raw, info) => {
+    const host = raw.headers.get("host");
+    if (host !== null && host !== "" && !isValidHost(host)) {
+      return new HttpError(400, "Malformed Host header").toResponse();
+    }
+    const request = new Request(raw, { limits: this.#options.limits, info });
+    const response = await this.handle(request);
+    afterSent(response, info?.completed);
+    return response;
+  };
+
+  /**
+   * Dispatches a request: finds the route, runs its handler with the
+   * request as the current one, and maps errors to responses.
+   *
+   * @param request A Pesto `Request` (or a web request, which is wrapped).
+   * @returns The response; never rejects.
+   *
+   * @example
+   * ```ts
+   * import { DispatcherApp, Request, Response } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const app = new DispatcherApp();
+   * app.match("/a", "GET", () => new Response("a"));
+   * const r = await app.handle(new Request(new globalThis.Request("http://x/a")));
+   * assert.equal(r.status, 200);
+   * ```
+   */
+  handle(request: Request | globalThis.Request): Promise<globalThis.Response> {
+    const req = request instanceof Request
+      ? request
+      : new Request(request, { limits: this.#options.limits });
+    return runHandler(
+      () => this.#dispatch(req),
+      req,
+      this.#options as ToHandlerOptions,
+    );
+  }
+
+  async #dispatch(request: Request): Promise<globalThis.Response> {
+    const path = request.encodedPath;
+    const method = request.method;
+    let allowed: Set<string> | undefined;
+    for (const record of this.#records) {
+      const params = record.compiled.match(path);
+      if (params === undefined) continue;
+      let handler = record.handlers.get(method);
+      const head = !handler && method === "HEAD";
+      if (head) handler = record.handlers.get("GET");
+      if (!handler) {
+        allowed ??= new Set();
+        for (const m of record.handlers.keys()) allowed.add(m);
+        if (record.handlers.has("GET")) allowed.add("HEAD");
+        continue;
+      }
+      if (record.predicate && !(await record.predicate(request))) continue;
+      if (record.limits) internals.setLimits(request, record.limits);
+      const response = await handler(request, params);
+      return head ? internals.withoutBody(response) : response;
+    }
+    if (allowed) {
+      if (method === "OPTIONS") {
+        return new Response(null, {
+          status: 204,
+          headers: { Allow: [...allowed].sort().join(", ") },
+        });
+      }
+      if (this.#options.methodNotAllowed) {
+        return await this.#options.methodNotAllowed(
+          request,
+          [...allowed].sort(),
+        );
+      }
+      return Response.methodNotAllowed(allowed);
+    }
+    if (this.#options.notFound) return await this.#options.notFound(request);
+    return Response.notFound();
+  }
+
+  /**
+   * Routes a pattern to a handler for some methods.
+   *
+   * @param pattern The URL pattern; the prefix is put before it.
+   * @param methods A method or a list of methods.
+   * @param handler Called as `handler(request, params)`.
+   * @param options `name`, `predicate`, `decorators`, `limits`.
+   * @returns The route, to build its URL with `url()` or `path()`.
+   * @throws {SyntaxError} When the pattern is malformed.
+   * @throws {TypeError} When a converter is unknown or its regex is bad, no
+   *   method is given, or the same pattern is already routed for one of the
+   *   methods without a predicate.
+   *
+   * @example
+   * ```ts
+   * import { DispatcherApp, Response } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const app = new DispatcherApp();
+   * app.match("/<page:any('about', 'help')>.html", "GET", (_req, { page }) => new Response(page));
+   * assert.equal(await (await app.fetch(new Request("http://x/help.html"))).text(), "help");
+   * assert.equal((await app.fetch(new Request("http://x/other.html"))).status, 404);
+   * ```
+   */
+  match<P extends string>(
+    pattern: P,
+    methods: string | readonly string[],
+    handler: RouteHandler<RouteParams<P, C>>,
+    options?: RouteOptions,
+  ): Route<RouteParams<P, C>>;
+  /**
+   * Routes a pattern to one handler per method.
+   *
+   * @param pattern The URL pattern; the prefix is put before it.
+   * @param handlers Handlers by method: `{ GET: show, POST: save }`.
+   * @param options `name`, `predicate`, `decorators`, `limits`.
+   * @returns The route.
+   * @throws {SyntaxError} When the pattern is malformed.
+   * @throws {TypeError} When a converter is unknown, or no handler is given.
+   *
+   * @example
+   * ```ts
+   * import { DispatcherApp, Response } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const app = new DispatcherApp();
+   * app.match("/note", { GET: () => new Response("read"), POST: () => new Response("saved") });
+   * const r = await app.fetch(new Request("http://x/note", { method: "POST" }));
+   * assert.equal(await r.text(), "saved");
+   * ```
+   */
+  match<P extends string>(
+    pattern: P,
+    handlers: MethodHandlers<RouteParams<P, C>>,
+    options?: RouteOptions,
+  ): Route<RouteParams<P, C>>;
+  match<P extends string>(
+    pattern: P,
+    methodsOrHandlers:
+      | string
+      | readonly string[]
+      | MethodHandlers<RouteParams<P, C>>,
+    handlerOrOptions?: RouteHandler<RouteParams<P, C>> | RouteOptions,
+    maybeOptions?: RouteOptions,
+  ): Route<RouteParams<P, C>> {
+    let handlers: Record<string, RouteHandler<RouteParams<P, C>>>;
+    let options: RouteOptions;
+    if (
+      typeof methodsOrHandlers === "string" || Array.isArray(methodsOrHandlers)
+    ) {
+      const methods = typeof methodsOrHandlers === "string"
+        ? [methodsOrHandlers]
+        : methodsOrHandlers;
+      if (typeof handlerOrOptions !== "function") {
+        throw new TypeError(
+          `Cannot route "${pattern}": the handler is not a function`,
+        );
+      }
+      handlers = Object.fromEntries(methods.map((m) => [m, handlerOrOptions]));
+      options = maybeOptions ?? {};
+    } else {
+      handlers = { ...methodsOrHandlers as MethodHandlers<RouteParams<P, C>> };
+      options = (handlerOrOptions as RouteOptions | undefined) ?? {};
+    }
+    return this.#add(this.#prefix + pattern, handlers, options) as Route<
+      RouteParams<P, C>
+    >;
+  }
+
+  #add(
+    pattern: string,
+    // deno-lint-ignore no-explicit-any
+    handlers: Record<string, RouteHandler<any>>,
+    options: RouteOptions,
+  ): Route<unknown> {
+    const entries = Object.entries(handlers);
+    if (entries.length === 0) {
+      throw new TypeError(`Cannot route "${pattern}": no HTTP method given`);
+    }
+    const compiled = new CompiledPattern(pattern, this.#converters);
+    const decorated = new Map<
+      string,
+      Handler<[Record<string | number, unknown>]>
+    >();
+    for (const [method, handler] of entries) {
+      if (!/^[A-Za-z]+$/.test(method)) {
+        throw new TypeError(
+          `Cannot route "${pattern}": "${method}" is not an HTTP method`,
+        );
+      }
+      if (typeof handler !== "function") {
+        throw new TypeError(
+          `Cannot route "${pattern}": the ${method} handler is not a function`,
+        );
+      }
+      let h = handler as Handler;
+      for (const decorator of [...(options.decorators ?? [])].reverse()) {
+        h = decorator(h);
+      }
+      decorated.set(
+        method.toUpperCase(),
+        h as Handler<[Record<string | number, unknown>]>,
+      );
+    }
+    if (!options.predicate) this.#checkDuplicate(pattern, decorated);
+    if (options.name !== undefined && this.#names.has(options.name)) {
+      throw new TypeError(
+        `Cannot route "${pattern}": the name "${options.name}" is taken`,
+      );
+    }
+    const route = new Route(
+      pattern,
+      (params) => compiled.build(params),
+      handlers,
+      options.name,
+    );
+    this.#records.push({
+      compiled,
+      route,
+      handlers: decorated,
+      predicate: options.predicate,
+      limits: options.limits,
+    });
+    if (options.name !== undefined) this.#names.set(options.name, route);
+    return route;
+  }
+
+  #checkDuplicate(pattern: string, handlers: Map<string, unknown>): void {
+    for (const record of this.#records) {
+      if (record.compiled.source !== pattern || record.predicate) continue;
+      const shared = [...handlers.keys()].filter((m) => record.handlers.has(m));
+      if (shared.length) {
+        throw new TypeError(
+          `Cannot route "${pattern}": it is already routed for ${
+            shared.join(", ")
+          }`,
+        );
+      }
+    }
+  }
+
+  /**
+   * The absolute URL of the route named `name`: the same as that route's
+   * `url()`.
+   *
+   * @param name The route's name.
+   * @param params Its params.
+   * @param options `query`, `fragment`, `scheme`, `host`, `scriptName`.
+   * @returns The absolute URL.
+   * @throws {NamedRouteNotFound} When no route has that name.
+   * @throws {URLGenerationError} When a param is missing or bad, or when
+   *   called outside a request without `host`.
+   *
+   * @example
+   * ```ts
+   * import { DispatcherApp, Response } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const app = new DispatcherApp();
+   * app.match("/u/<name:unicode>", "GET", () => new Response(""), { name: "user" });
+   * assert.equal(app.urlfor("user", { name: "zoë" }, { host: "x.test" }), "http://x.test/u/zo%C3%AB");
+   * ```
+   */
+  urlfor(
+    name: string,
+    params?: Record<string | number, unknown>,
+    options?: UrlOptions,
+  ): string {
+    const route = this.#names.get(name);
+    if (!route) throw new NamedRouteNotFound(name);
+    return (route as Route<Record<string | number, unknown>>).url(
+      params ?? {},
+      options,
+    );
+  }
+
+  /**
+   * Appends the routes of other apps to this one (their names too, where
+   * this app has no route of that name). Each keeps its own converters.
+   *
+   * @param others Other `DispatcherApp`s.
+   * @returns This app.
+   * @throws {TypeError} When given something that is not a `DispatcherApp`.
+   *
+   * @example
+   * ```ts
+   * import { DispatcherApp, Response } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const blog = new DispatcherApp({ prefix: "/blog" });
+   * blog.match("/", "GET", () => new Response("blog"));
+   * const app = new DispatcherApp().combine(blog);
+   * assert.equal(await (await app.fetch(new Request("http://x/blog/"))).text(), "blog");
+   * ```
+   */
+  // deno-lint-ignore no-explicit-any
+  combine(...others: DispatcherApp<any>[]): this {
+    for (const other of others) {
+      if (!(other instanceof DispatcherApp)) {
+        throw new TypeError(
+          "Cannot combine: only DispatcherApp instances can be combined",
+        );
+      }
+      this.#records.push(...other.#records);
+      for (const [name, route] of other.#names) {
+        if (!this.#names.has(name)) this.#names.set(name, route);
+      }
+    }
+    return this;
+  }
+
+  /**
+   * Every route, in priority order.
+   *
+   * @returns Methods (HEAD included where GET is), pattern and name of each.
+   *
+   * @example
+   * ```ts
+   * import { DispatcherApp, Response } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const app = new DispatcherApp();
+   * app.match("/", "GET", () => new Response(""), { name: "home" });
+   * assert.deepEqual(app.routes(), [{ methods: ["GET", "HEAD"], pattern: "/", name: "home" }]);
+   * ```
+   */
+  routes(): RouteInfo[] {
+    return this.#records.map((record) => {
+      const methods = new Set(record.handlers.keys());
+      if (methods.has("GET")) methods.add("HEAD");
+      const info: RouteInfo = {
+        methods: [...methods].sort(),
+        pattern: record.compiled.source,
+      };
+      if (record.route.name !== undefined) info.name = record.route.name;
+      return info;
+    });
+  }
+}
