@@ -26,6 +26,26 @@ export function afterSent(
   else setTimeout(run, 0);
 }
 
+/**
+ * What middlewares tell a Pesto `Request` about a web request they pass on:
+ * the script name it is mounted under and the original URL (`mount`), the
+ * client address behind a trusted proxy (`useXForwarded`).
+ */
+export interface RequestOverrides {
+  /** The decoded script name. */
+  scriptName?: string;
+  /** The URL to read the target from, instead of the web request's. */
+  url?: string;
+  /** The Host to validate with that URL. */
+  host?: string | null;
+  /** The client address. */
+  remoteAddr?: string;
+}
+
+/** Overrides by web request; read when a Pesto `Request` wraps one. */
+export const requestOverrides: WeakMap<globalThis.Request, RequestOverrides> =
+  new WeakMap();
+
 /** Hooks that modules fill in for one another. */
 export const internals: {
   /** The same response for a HEAD request: headers kept, body dropped. */

@@ -583,7 +583,7 @@ export class Route<P = Record<string, unknown>> {
    * import assert from "node:assert/strict";
    *
    * const app = new DispatcherApp();
-   * const home = app.match("/", "GET", () => new Response(home.url()));
+   * const home = app.match("/", "GET", (): Response => new Response(home.url()));
    * const r = await app.fetch(new Request("https://shop.test/"));
    * assert.equal(await r.text(), "https://shop.test/");
    * ```

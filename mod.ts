@@ -22,11 +22,12 @@
  *
  * const recipes: Record<string, string> = { toast: "Put bread in toaster." };
  * const app = new DispatcherApp();
- * const index = app.match("/", "GET", () =>
+ * // Handlers that link to each other's routes declare their return type.
+ * const index = app.match("/", "GET", (): Response =>
  *   new Response(Object.keys(recipes).map((r) =>
  *     `<a href="${showRecipe.url({ recipe: r })}">${r}</a>`
  *   )));
- * const showRecipe = app.match("/recipes/<recipe:unicode>", "GET", (_request, { recipe }) =>
+ * const showRecipe = app.match("/recipes/<recipe:unicode>", "GET", (_request, { recipe }): Response =>
  *   recipe in recipes
  *     ? new Response(`<p>${recipes[recipe]}</p><a href="${index.url()}">Back</a>`)
  *     : Response.notFound()

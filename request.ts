@@ -39,7 +39,11 @@ import {
   RequestTimeout,
 } from "./_errors.ts";
 import { encodePathText, parseTarget, type Target } from "./_path.ts";
-import { internals } from "./_context.ts";
+import {
+  internals,
+  type RequestOverrides,
+  requestOverrides,
+} from "./_context.ts";
 
 export { LengthRequired, PayloadTooLarge, RequestParseError, RequestTimeout };
 
@@ -211,6 +215,7 @@ export class Request {
   #bytes?: Promise<Uint8Array>;
   #charset?: string;
   #pathInfo?: string;
+  #overrides?: RequestOverrides;
 
   /**
    * Wraps a web request.
@@ -233,6 +238,7 @@ export class Request {
   constructor(raw: globalThis.Request, options: RequestOptions = {}) {
     this.#raw = raw;
     this.#options = options;
+    this.#overrides = requestOverrides.get(raw);
     this.#limits = options.limits
       ? { ...DEFAULT_LIMITS, ...definedOnly(options.limits) }
       : DEFAULT_LIMITS;
@@ -348,10 +354,13 @@ export class Request {
    * throws {@linkcode RequestParseError} for a malformed Host or path.
    */
   get #parsed(): Target {
-    return this.#target ??= parseTarget(
-      this.#raw.url,
-      this.#raw.headers.get("host"),
-    );
+    const o = this.#overrides;
+    return this.#target ??= o?.url === undefined
+      ? parseTarget(this.#raw.url, this.#raw.headers.get("host"))
+      : parseTarget(
+        o.url,
+        o.host === undefined ? this.#raw.headers.get("host") : o.host,
+      );
   }
 
   /**
@@ -467,7 +476,7 @@ export class Request {
    * ```
    */
   get scriptName(): string {
-    return this.#options.scriptName ?? "";
+    return this.#options.scriptName ?? this.#overrides?.scriptName ?? "";
   }
 
   /**
@@ -665,6 +674,9 @@ export class Request {
    * ```
    */
   get remoteAddr(): string | undefined {
+    if (this.#overrides?.remoteAddr !== undefined) {
+      return this.#overrides.remoteAddr;
+    }
     const addr = this.#options.info?.remoteAddr as Deno.NetAddr | undefined;
     return addr?.hostname;
   }

@@ -295,9 +295,21 @@ export class Response extends globalThis.Response {
   constructor(content?: ResponseContent, init: ResponseOptions = {}) {
     const status = init.status ?? 200;
     const headers = makeHeaders(init.headers);
-    const charset = setContentType(headers, status, init);
+    const typed = content instanceof FormData || content instanceof Blob ||
+      content instanceof URLSearchParams;
+    const charset = setContentType(
+      headers,
+      status,
+      typed && init.contentType === undefined
+        ? { ...init, contentType: "" }
+        : init,
+    );
     const callbacks = pendingCallbacks.get(init) ?? [];
     let body = makeBody(content, charset);
+    // A string body would get the web default "text/plain" type: keep none.
+    if (typeof body === "string" && !headers.has("content-type")) {
+      body = encoder.encode(body);
+    }
     if (callbacks.length && body !== null && !NULL_BODY_STATUS.has(status)) {
       body = watchBody(toStream(body), callbacks);
     }
@@ -941,13 +953,18 @@ function normaliseCharset(charset: string | undefined): string {
 }
 
 /** The byte length of content that is already in memory, else undefined. */
-function knownLength(content: ResponseContent, charset: string): number | undefined {
+function knownLength(
+  content: ResponseContent,
+  charset: string,
+): number | undefined {
   if (typeof content === "string") return encode(content, charset).byteLength;
   if (content instanceof Uint8Array) return content.byteLength;
   if (content instanceof ArrayBuffer) return content.byteLength;
   if (Array.isArray(content)) {
     let total = 0;
-    for (const chunk of content as Chunk[]) total += encode(chunk, charset).byteLength;
+    for (const chunk of content as Chunk[]) {
+      total += encode(chunk, charset).byteLength;
+    }
     return total;
   }
   return undefined;

@@ -19,11 +19,13 @@ const recipes: Record<string, string> = {
 export const app = new DispatcherApp();
 
 /** Displays an index of available recipes. */
-export const recipeIndex = app.match("/", "GET", () => {
+export const recipeIndex = app.match("/", "GET", (): Response => {
   const markup = ["<html><body><h1>List of recipes</h1><ul>"];
   for (const recipe of Object.keys(recipes).sort()) {
     markup.push(
-      `<li><a href="${escapeHtml(showRecipe.url({ recipe }))}">${escapeHtml(recipe)}</a></li>`,
+      `<li><a href="${escapeHtml(showRecipe.url({ recipe }))}">${
+        escapeHtml(recipe)
+      }</a></li>`,
     );
   }
   markup.push("</ul></body></html>");
@@ -34,7 +36,7 @@ export const recipeIndex = app.match("/", "GET", () => {
 export const showRecipe = app.match(
   "/recipes/<recipe:unicode>",
   "GET",
-  (_request, { recipe }) => {
+  (_request, { recipe }): Response => {
     if (!Object.hasOwn(recipes, recipe)) return Response.notFound();
     return new Response([
       `<html><body><h1>How to make ${escapeHtml(recipe)}</h1>`,
