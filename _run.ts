@@ -7,13 +7,21 @@ import type { Request } from "./request.ts";
 import { Response } from "./response.ts";
 
 /** Runs `handler` as the current request's handler; never throws. */
-export async function runHandler(
+export function runHandler(
   handler: Handler<[]>,
   request: Request,
   options: ToHandlerOptions = {},
 ): Promise<globalThis.Response> {
+  return requestContext.run(request, settle, handler, request, options);
+}
+
+async function settle(
+  handler: Handler<[]>,
+  request: Request,
+  options: ToHandlerOptions,
+): Promise<globalThis.Response> {
   try {
-    const result = await requestContext.run(request, handler, request);
+    const result = await handler(request);
     if (!(result instanceof globalThis.Response)) {
       throw new TypeError(
         `Handler returned ${typeof result} instead of a Response`,
@@ -21,7 +29,12 @@ export async function runHandler(
     }
     return result;
   } catch (error) {
-    return errorResponse(error, request, options);
+    try {
+      return errorResponse(error, request, options);
+    } catch (inner) {
+      // An error's own toResponse() failed (a bad redirect target, say).
+      return errorResponse(inner, request, options);
+    }
   }
 }
 

@@ -140,9 +140,12 @@ export function currentRequest(): Request | undefined {
 /** Something {@linkcode serve} can serve: an app with `fetch`, or a handler. */
 export type Servable = { fetch: FetchHandler } | Handler<[]>;
 
-/** Options of {@linkcode serve}: those of `Deno.serve`, and `toHandler`'s. */
+/**
+ * Options of {@linkcode serve}: those of `Deno.serve` (but `onError`, which
+ * is `toHandler`'s: Pesto maps handler errors itself), and `toHandler`'s.
+ */
 export type ServeOptions =
-  & Partial<Deno.ServeTcpOptions>
+  & Omit<Partial<Deno.ServeTcpOptions>, "onError">
   & ToHandlerOptions;
 
 /**

@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { app, recipeIndex, showRecipe } from "../examples/recipes.ts";
+import { handler } from "../examples/hello.ts";
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Runs an example as users do, and waits until it answers. */
+async function runExample(
+  file: string,
+): Promise<{ base: string; stop: () => Promise<void> }> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      new URL(`../examples/${file}`, import.meta.url).pathname,
+    ],
+    env: { PORT: String(port) },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const base = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    child.kill();
+    await child.output();
+  };
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(base + "/");
+      await response.body?.cancel();
+      return { base, stop };
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  await stop();
+  throw new Error(`examples/${file} did not start on port ${port}`);
+}
+
+Deno.test("examples/hello.ts serves its page", async () => {
+  assert.equal(await handler().text(), "<body><h1>Whoa Nelly!</h1></body>");
+  const { base, stop } = await runExample("hello.ts");
+  try {
+    const response = await fetch(base + "/anything");
+    assert.equal(response.status, 200);
+    assert.equal(
+      response.headers.get("content-type"),
+      "text/html; charset=UTF-8",
+    );
+    assert.equal(await response.text(), "<body><h1>Whoa Nelly!</h1></body>");
+  } finally {
+    await stop();
+  }
+});
+
+Deno.test("examples/recipes.ts works over HTTP as the README says", async (t) => {
+  const { base, stop } = await runExample("recipes.ts");
+  try {
+    await t.step(
+      "the index lists pesto and toast with absolute links",
+      async () => {
+        const html = await (await fetch(base + "/")).text();
+        assert.match(
+          html,
+          new RegExp(`<a href="${base}/recipes/pesto">pesto</a>`),
+        );
+        assert.match(
+          html,
+          new RegExp(`<a href="${base}/recipes/toast">toast</a>`),
+        );
+      },
+    );
+    await t.step("a recipe shows and links back", async () => {
+      const html = await (await fetch(base + "/recipes/toast")).text();
+      assert.match(html, /<h1>How to make toast<\/h1>/);
+      assert.match(html, /Put bread in toaster/);
+      assert.match(html, new RegExp(`<a href="${base}/">Back to index</a>`));
+    });
+    await t.step("an unknown recipe is 404", async () => {
+      const response = await fetch(base + "/recipes/nope");
+      assert.equal(response.status, 404);
+      await response.body?.cancel();
+    });
+    await t.step("POST / is 405 with Allow: GET, HEAD", async () => {
+      const response = await fetch(base + "/", { method: "POST" });
+      assert.equal(response.status, 405);
+      assert.equal(response.headers.get("allow"), "GET, HEAD");
+      await response.body?.cancel();
+    });
+    await t.step(
+      "HEAD / answers with the GET headers and no body",
+      async () => {
+        const get = await fetch(base + "/");
+        const length = (await get.arrayBuffer()).byteLength;
+        const head = await fetch(base + "/", { method: "HEAD" });
+        assert.equal(head.status, 200);
+        assert.equal(head.headers.get("content-length"), String(length));
+        assert.equal(await head.text(), "");
+      },
+    );
+  } finally {
+    await stop();
+  }
+});
+
+Deno.test("examples/recipes.ts exports its app and routes", async () => {
+  assert.equal(
+    recipeIndex.url(undefined, { host: "h.test" }),
+    "http://h.test/",
+  );
+  assert.equal(showRecipe.path({ recipe: "pesto" }), "/recipes/pesto");
+  const response = await app.fetch(
+    new Request("http://h.test/recipes/%3Cb%3E"),
+  );
+  assert.equal(response.status, 404);
+});
