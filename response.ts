@@ -292,39 +292,33 @@ export class Response extends globalThis.Response {
    * assert.equal(r.contentType, "text/plain; charset=UTF-8");
    * ```
    */
-  constructor(content?: ResponseContent, init: ResponseOptions = {}) {
-    const status = init.status ?? 200;
-    const headers = makeHeaders(init.headers);
-    const typed = content instanceof FormData || content instanceof Blob ||
-      content instanceof URLSearchParams;
-    const charset = setContentType(
-      headers,
-      status,
-      typed && init.contentType === undefined
-        ? { ...init, contentType: "" }
-        : init,
-    );
-    const callbacks = pendingCallbacks.get(init) ?? [];
-    let body = makeBody(content, charset);
-    // A string body would get the web default "text/plain" type: keep none.
-    if (typeof body === "string" && !headers.has("content-type")) {
-      body = encoder.encode(body);
-    }
-    if (callbacks.length && body !== null && !NULL_BODY_STATUS.has(status)) {
-      body = watchBody(toStream(body), callbacks);
-    }
-    if (NULL_BODY_STATUS.has(status)) body = null;
-    super(body, {
-      status,
-      statusText: init.statusText ?? STATUS_TEXT[status] ?? "",
-      headers,
-    });
+  constructor(content?: ResponseContent, init: ResponseOptions = NO_OPTIONS) {
+    const prepared = prepare(content, init);
+    super(prepared.body, prepared.init);
     this.#content = content;
-    this.#charset = charset;
-    this.#onClose = callbacks;
-    if (callbacks.length && body === null) {
+    this.#charset = prepared.charset;
+    this.#onClose = prepared.callbacks;
+    if (prepared.callbacks.length && prepared.body === null) {
+      const callbacks = prepared.callbacks;
       closeWithoutBody.set(this, () => runCallbacks(callbacks));
     }
+  }
+
+  /**
+   * The reason phrase: the one given, else the standard one for the status.
+   *
+   * @returns The status text.
+   *
+   * @example
+   * ```ts
+   * import { Response } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * assert.equal(new Response("", { status: 404 }).statusText, "Not Found");
+   * ```
+   */
+  override get statusText(): string {
+    return super.statusText || (STATUS_TEXT[this.status] ?? "");
   }
 
   /**
@@ -847,7 +841,10 @@ export class Response extends globalThis.Response {
    * assert.deepEqual(await r.json(), [1, 2]);
    * ```
    */
-  static override json(data: unknown, init: ResponseOptions = {}): Response {
+  static override json(data: unknown, init?: ResponseOptions): Response {
+    if (init === undefined) {
+      return new Response(JSON.stringify(data), JSON_OPTIONS);
+    }
     return new Response(JSON.stringify(data), {
       ...init,
       contentType: init.contentType ?? "application/json",
@@ -893,6 +890,124 @@ function resolveLocation(location: string): string {
   const request = requestContext.getStore();
   if (!request) return local;
   return new URL(local, request.requestUri).href;
+}
+
+const NO_OPTIONS: ResponseOptions = Object.freeze({});
+const JSON_OPTIONS: ResponseOptions = Object.freeze({
+  contentType: "application/json",
+});
+const NO_CALLBACKS: readonly Callback[] = Object.freeze([]);
+// Web Response inits by (status, content type, charset): computed once,
+// reused for every plain response.
+const plainInits = new Map<
+  number,
+  Map<string | undefined, Map<string | undefined, PlainInit>>
+>();
+
+interface Prepared {
+  body: BodyInit | null;
+  init: ResponseInit | undefined;
+  charset: string;
+  callbacks: readonly Callback[];
+}
+
+/** Works out the web body and init of a `Response`, quickly when simple. */
+function prepare(content: ResponseContent, init: ResponseOptions): Prepared {
+  const status = init.status ?? 200;
+  const callbacks = init === NO_OPTIONS
+    ? NO_CALLBACKS
+    : pendingCallbacks.get(init) ?? NO_CALLBACKS;
+  if (
+    init.headers === undefined && init.statusText === undefined &&
+    callbacks.length === 0 &&
+    (typeof content === "string" || content === null || content === undefined)
+  ) {
+    return preparePlain(content, init, status);
+  }
+  const headers = makeHeaders(init.headers);
+  const typed = content instanceof FormData || content instanceof Blob ||
+    content instanceof URLSearchParams;
+  const charset = setContentType(
+    headers,
+    status,
+    typed && init.contentType === undefined
+      ? { ...init, contentType: "" }
+      : init,
+  );
+  let body = makeBody(content, charset);
+  // A string body would get the web default "text/plain" type: keep none.
+  if (typeof body === "string" && !headers.has("content-type")) {
+    body = encoder.encode(body);
+  }
+  if (callbacks.length && body !== null && !NULL_BODY_STATUS.has(status)) {
+    body = watchBody(toStream(body), callbacks);
+  }
+  if (NULL_BODY_STATUS.has(status)) body = null;
+  return {
+    body,
+    init: { status, statusText: init.statusText, headers },
+    charset,
+    callbacks,
+  };
+}
+
+/** The common case: text or nothing, no headers, no callbacks. */
+function preparePlain(
+  content: string | null | undefined,
+  init: ResponseOptions,
+  status: number,
+): Prepared {
+  const plain = plainInit(init, status);
+  let body: BodyInit | null =
+    plain.nullBody || content === undefined || content === null
+      ? null
+      : plain.charset === "utf-8"
+      ? content
+      : encode(content, plain.charset);
+  if (typeof body === "string" && !plain.hasType) body = encoder.encode(body);
+  return {
+    body,
+    init: plain.init,
+    charset: plain.charset,
+    callbacks: NO_CALLBACKS,
+  };
+}
+
+interface PlainInit {
+  init: ResponseInit;
+  charset: string;
+  hasType: boolean;
+  nullBody: boolean;
+}
+
+/** The web init for a status, content type and charset, computed once. */
+function plainInit(init: ResponseOptions, status: number): PlainInit {
+  let byType = plainInits.get(status);
+  if (byType === undefined) plainInits.set(status, byType = new Map());
+  let byCharset = byType.get(init.contentType);
+  if (byCharset === undefined) {
+    byType.set(init.contentType, byCharset = new Map());
+  }
+  let plain = byCharset.get(init.charset);
+  if (plain === undefined) {
+    const headers = new Headers();
+    const charset = setContentType(headers, status, init);
+    const contentType = headers.get("content-type");
+    plain = {
+      init: {
+        status,
+        headers: contentType ? [["content-type", contentType]] : [],
+      },
+      charset,
+      hasType: contentType !== null,
+      nullBody: NULL_BODY_STATUS.has(status),
+    };
+    // Bounded: content types built from request data must not grow it forever.
+    if (byCharset.size < 64 && byType.size < 256) {
+      byCharset.set(init.charset, plain);
+    }
+  }
+  return plain;
 }
 
 function makeHeaders(init: ResponseHeaders | undefined): Headers {
