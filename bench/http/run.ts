@@ -1,0 +1,268 @@
+/**
+ * HTTP load benchmark: raw `Deno.serve`, Hono and Pesto on the same three
+ * workloads, loaded in turn with `wrk` on 127.0.0.1, interleaved over
+ * rounds so that drift on a shared machine hits every server alike.
+ *
+ *     deno task bench:http                 # 5 rounds of 10 s per cell
+ *     deno task bench:http --rounds 3 --duration 5 --connections 50
+ *
+ * Needs `wrk` (Debian: `apt-get install wrk`); it installs nothing itself.
+ * For each cell it prints the median over rounds of: requests per second,
+ * p99 latency, server CPU time per request (user + system, from
+ * `/proc/<pid>/stat`), efficiency relative to raw hello (raw hello's CPU per
+ * request divided by this cell's), and idle and peak RSS.
+ *
+ * @module
+ */
+
+interface Options {
+  rounds: number;
+  duration: number;
+  connections: number;
+  servers: string[];
+  workloads: string[];
+}
+
+interface Sample {
+  rps: number;
+  p99ms: number;
+  cpuUsPerRequest: number;
+  idleRssKiB: number;
+  peakRssKiB: number;
+}
+
+const SERVERS: Record<string, string> = {
+  raw: "servers/raw.ts",
+  hono: "servers/hono.ts",
+  pesto: "servers/pesto.ts",
+  "pesto-handler": "servers/pesto_hello.ts",
+};
+
+const WORKLOADS: Record<
+  string,
+  { path: string; script?: string; servers?: string[] }
+> = {
+  hello: { path: "/" },
+  json: { path: "/user/42", servers: ["raw", "hono", "pesto"] },
+  form: {
+    path: "/form",
+    script: "post_form.lua",
+    servers: ["raw", "hono", "pesto"],
+  },
+};
+
+const here = new URL(".", import.meta.url);
+const TICKS_PER_SECOND = 100; // Linux USER_HZ
+
+function parseArgs(args: string[]): Options {
+  const options: Options = {
+    rounds: 5,
+    duration: 10,
+    connections: 50,
+    servers: Object.keys(SERVERS),
+    workloads: Object.keys(WORKLOADS),
+  };
+  for (let i = 0; i < args.length; i += 2) {
+    const [flag, value] = [args[i], args[i + 1]];
+    if (value === undefined) {
+      throw new TypeError(`Missing a value after ${flag}`);
+    }
+    if (flag === "--rounds") options.rounds = Number(value);
+    else if (flag === "--duration") options.duration = Number(value);
+    else if (flag === "--connections") options.connections = Number(value);
+    else if (flag === "--servers") options.servers = value.split(",");
+    else if (flag === "--workloads") options.workloads = value.split(",");
+    else throw new TypeError(`Unknown option ${flag}`);
+  }
+  return options;
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+async function readProc(
+  pid: number,
+): Promise<{ cpuTicks: number; rssKiB: number; hwmKiB: number }> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const cpuTicks = Number(fields[11]) + Number(fields[12]); // utime + stime
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kib = (name: string) =>
+    Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { cpuTicks, rssKiB: kib("VmRSS"), hwmKiB: kib("VmHWM") };
+}
+
+async function waitUntilUp(base: string): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(base + "/");
+      await response.body?.cancel();
+      return;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(`Server at ${base} did not start`);
+}
+
+async function wrk(
+  url: string,
+  options: Options,
+  script?: string,
+): Promise<{ requests: number; rps: number; p99ms: number }> {
+  const args = [
+    "-t1",
+    `-c${options.connections}`,
+    `-d${options.duration}s`,
+    "--latency",
+  ];
+  if (script) args.push("-s", new URL(script, here).pathname);
+  args.push(url);
+  const { stdout, success } = await new Deno.Command("wrk", {
+    args,
+    stdout: "piped",
+    stderr: "inherit",
+  })
+    .output();
+  const text = new TextDecoder().decode(stdout);
+  if (!success) throw new Error(`wrk failed:\n${text}`);
+  const requests = Number(/(\d+) requests in/.exec(text)?.[1]);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
+  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(text);
+  const p99ms = p99
+    ? Number(p99[1]) * (p99[2] === "us" ? 0.001 : p99[2] === "s" ? 1000 : 1)
+    : NaN;
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(text);
+  if (errors) {
+    throw new Error(`wrk saw ${errors[1]} error responses for ${url}`);
+  }
+  return { requests, rps, p99ms };
+}
+
+async function measure(
+  server: string,
+  workload: string,
+  options: Options,
+): Promise<Sample> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      "--allow-env",
+      new URL(SERVERS[server], here).pathname,
+    ],
+    env: { PORT: String(port) },
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    const base = `http://127.0.0.1:${port}`;
+    await waitUntilUp(base);
+    const { script, path } = WORKLOADS[workload];
+    // Warm up the JIT, then let the server settle before reading idle RSS.
+    await wrk(base + path, { ...options, duration: 1 }, script);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const before = await readProc(child.pid);
+    const load = await wrk(base + path, options, script);
+    const after = await readProc(child.pid);
+    const cpuSeconds = (after.cpuTicks - before.cpuTicks) / TICKS_PER_SECOND;
+    return {
+      rps: load.rps,
+      p99ms: load.p99ms,
+      cpuUsPerRequest: (cpuSeconds * 1e6) / load.requests,
+      idleRssKiB: before.rssKiB,
+      peakRssKiB: after.hwmKiB,
+    };
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(Deno.args);
+  const cells: [string, string][] = [];
+  for (const workload of options.workloads) {
+    for (const server of options.servers) {
+      const only = WORKLOADS[workload].servers;
+      if (!only || only.includes(server)) cells.push([server, workload]);
+    }
+  }
+  const samples = new Map<string, Sample[]>();
+  for (let round = 1; round <= options.rounds; round++) {
+    // Rotate the order each round so no server always runs first.
+    const order = cells.map((_, i) => cells[(i + round) % cells.length]);
+    for (const [server, workload] of order) {
+      const sample = await measure(server, workload, options);
+      const key = `${server} ${workload}`;
+      samples.set(key, [...(samples.get(key) ?? []), sample]);
+      console.error(
+        `round ${round} ${key}: ${sample.rps.toFixed(0)} req/s, ${
+          sample.cpuUsPerRequest.toFixed(2)
+        } µs CPU/req`,
+      );
+    }
+  }
+  const rawHello = samples.get("raw hello");
+  const baseline = rawHello
+    ? median(rawHello.map((s) => s.cpuUsPerRequest))
+    : NaN;
+  const rows = [...samples].map(([key, list]) => {
+    const m = (f: (s: Sample) => number) => median(list.map(f));
+    return {
+      cell: key,
+      rps: m((s) => s.rps),
+      p99: m((s) => s.p99ms),
+      cpu: m((s) => s.cpuUsPerRequest),
+      idle: m((s) => s.idleRssKiB) / 1024,
+      peak: m((s) => s.peakRssKiB) / 1024,
+    };
+  });
+  console.log(
+    `\n${
+      new Date().toISOString().slice(0, 10)
+    }, Deno ${Deno.version.deno}, ${options.rounds} rounds × ${options.duration} s, ` +
+      `wrk -t1 -c${options.connections}, medians\n`,
+  );
+  console.log(
+    "| server / workload | req/s | p99 ms | CPU µs/req | efficiency vs raw hello | idle RSS MiB | peak RSS MiB |",
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const row of rows) {
+    console.log(
+      `| ${row.cell} | ${row.rps.toFixed(0)} | ${row.p99.toFixed(2)} | ${
+        row.cpu.toFixed(2)
+      } | ${((baseline / row.cpu) * 100).toFixed(0)}% | ${
+        row.idle.toFixed(1)
+      } | ${row.peak.toFixed(1)} |`,
+    );
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await new Deno.Command("wrk", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+  } catch {
+    console.error(
+      "This benchmark needs wrk: apt-get install wrk (Debian) or brew install wrk.",
+    );
+    Deno.exit(1);
+  }
+  await main();
+}

@@ -1,0 +1,23 @@
+// Pesto: the same three routes.
+import { DispatcherApp, Response } from "@pesto/pesto";
+
+const port = Number(Deno.env.get("PORT") ?? 8000);
+const app = new DispatcherApp();
+app.match(
+  "/",
+  "GET",
+  () => new Response("Hello, world!", { contentType: "text/plain" }),
+);
+app.match(
+  "/user/<id:int>",
+  "GET",
+  (_request, { id }) => Response.json({ id, name: "user" }),
+);
+app.match("/form", "POST", async (request) => {
+  const name = await request.get("name");
+  return new Response(typeof name === "string" ? name : "", {
+    contentType: "text/plain",
+  });
+});
+
+Deno.serve({ port, hostname: "127.0.0.1", onListen() {} }, app.fetch);

@@ -1,0 +1,20 @@
+// Raw Deno.serve with a hand-written matcher: the baseline.
+const port = Number(Deno.env.get("PORT") ?? 8000);
+const USER = /^\/user\/(\d+)$/;
+
+Deno.serve({ port, hostname: "127.0.0.1", onListen() {} }, async (request) => {
+  const url = new URL(request.url);
+  const path = url.pathname;
+  if (path === "/" && request.method === "GET") {
+    return new Response("Hello, world!");
+  }
+  if (request.method === "GET") {
+    const match = USER.exec(path);
+    if (match) return Response.json({ id: Number(match[1]), name: "user" });
+  }
+  if (path === "/form" && request.method === "POST") {
+    const form = new URLSearchParams(await request.text());
+    return new Response(form.get("name") ?? "");
+  }
+  return new Response("Not Found", { status: 404 });
+});
