@@ -46,3 +46,8 @@ export * from "./response.ts";
 export * from "./multidict.ts";
 export * from "./cookies.ts";
 export * from "./dispatch.ts";
+export * from "./session.ts";
+export * from "./static.ts";
+export * from "./caching.ts";
+export * from "./middleware.ts";
+export * from "./testing.ts";

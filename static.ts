@@ -1,0 +1,443 @@
+/**
+ * Static files: {@linkcode serveStatic} serves a directory, routed with a
+ * `<path:path>` placeholder or mounted under a prefix, and
+ * {@linkcode serveFile} serves one file.
+ *
+ * Files are streamed (never read whole), with a media type from the `mime`
+ * package, `ETag` and `Last-Modified` validators answered with 304s,
+ * single `Range` requests answered 206 (416 when unsatisfiable), and HEAD.
+ *
+ * A request can never leave the root: the path is the request's canonical
+ * decoded path (each segment decoded once, `.` and `..` already resolved),
+ * segments that still hold `..`, `\` or NUL are refused, symbolic links are
+ * resolved and the real path must stay under the real root, dotfiles are
+ * hidden unless allowed, and filesystem errors (`ENOENT`, `ENOTDIR`,
+ * `ENAMETOOLONG`, `EACCES`, …) answer 404, never 500.
+ *
+ * This follows Pesto's `static_server` and `serve_static_file`.
+ * Differences: `ETag`, `Range`/206, `If-None-Match`, `If-Match` and
+ * `If-Range` are supported; `Last-Modified` is a valid HTTP date; text
+ * types default to UTF-8 (Pesto: ISO-8859-1); a directory serves its
+ * `index.html` (a directory without a trailing slash is redirected to
+ * one); missing and refused paths are both 404 (Pesto: 403 for paths
+ * outside the root), so the answer never tells what exists; and `.gz` files
+ * are served as `application/gzip`, never with `Content-Encoding`.
+ *
+ * @example Routed with a `<path:path>` placeholder
+ * ```ts
+ * import { DispatcherApp, serveStatic } from "@pesto/pesto";
+ * import assert from "node:assert/strict";
+ *
+ * const root = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${root}/app.css`, "body { color: teal }");
+ * const app = new DispatcherApp();
+ * app.match("/static/<path:path>", "GET", serveStatic(root));
+ *
+ * const r = await app.fetch(new Request("http://x.test/static/app.css"));
+ * assert.equal(r.headers.get("content-type"), "text/css; charset=UTF-8");
+ * assert.equal(await r.text(), "body { color: teal }");
+ * const hidden = await app.fetch(new Request("http://x.test/static/..%2F..%2Fetc%2Fpasswd"));
+ * assert.equal(hidden.status, 404);
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ *
+ * @module
+ */
+import mime from "mime";
+import { combineRanges, parse as parseRange } from "range-parser";
+import {
+  evaluatePreconditions,
+  formatHttpDate,
+  notModifiedHeaders,
+  parseEntityTag,
+  parseHttpDate,
+} from "./_conditional.ts";
+import type { Handler } from "./core.ts";
+import type { Request } from "./request.ts";
+import { Response } from "./response.ts";
+
+/** Options of {@linkcode serveFile} (and {@linkcode serveStatic}). */
+export interface ServeFileOptions {
+  /**
+   * The `Content-Type`. By default it comes from the file's extension
+   * (`application/octet-stream` when unknown), with `charset` added to
+   * text types.
+   */
+  contentType?: string;
+  /**
+   * The charset added to text media types (`text/*`, JSON, JavaScript,
+   * XML), or `false` for none.
+   * @default {"UTF-8"}
+   */
+  charset?: string | false;
+  /**
+   * A `Cache-Control` value to send (e.g. `"public, max-age=3600"`).
+   * @default {undefined}
+   */
+  cacheControl?: string;
+  /**
+   * Send an `ETag` (from the size and modification time) and answer
+   * `If-None-Match` / `If-Match`.
+   * @default {true}
+   */
+  etag?: boolean;
+  /**
+   * Send `Last-Modified` and answer `If-Modified-Since` /
+   * `If-Unmodified-Since`.
+   * @default {true}
+   */
+  lastModified?: boolean;
+  /**
+   * Answer `Range` requests with 206.
+   * @default {true}
+   */
+  ranges?: boolean;
+  /**
+   * Bytes read from the file at a time while streaming.
+   * @default {65536}
+   */
+  chunkSize?: number;
+}
+
+/** Options of {@linkcode serveStatic}. */
+export interface ServeStaticOptions
+  extends Omit<ServeFileOptions, "contentType"> {
+  /**
+   * The file served for a directory, or `false` to serve none (404).
+   * @default {"index.html"}
+   */
+  index?: string | false;
+  /**
+   * Serve files and directories whose name starts with a dot.
+   * @default {false}
+   */
+  dotfiles?: boolean;
+  /**
+   * Redirect (301) a directory requested without a trailing slash to the
+   * same path with one, so the index page's relative links work.
+   * @default {true}
+   */
+  redirectDirectories?: boolean;
+}
+
+const CHARSET_TYPES =
+  /^(?:text\/|application\/(?:json|javascript|xml|[\w.+-]+\+(?:json|xml))$)/;
+
+function contentTypeFor(path: string, charset: string | false): string {
+  const type = mime.getType(path) ?? "application/octet-stream";
+  return charset && CHARSET_TYPES.test(type)
+    ? `${type}; charset=${charset}`
+    : type;
+}
+
+function notFound(): Response {
+  return Response.notFound();
+}
+
+function methodNotAllowed(): Response {
+  return Response.methodNotAllowed(["GET", "HEAD"]);
+}
+
+/**
+ * A stream of `length` bytes of `file` from `start`; the file is closed at
+ * the end, on error, and when the reader cancels.
+ */
+function fileStream(
+  file: Deno.FsFile,
+  start: number,
+  length: number,
+  chunkSize: number,
+): ReadableStream<Uint8Array> {
+  let remaining = length;
+  let positioned = start === 0;
+  const close = () => {
+    try {
+      file.close();
+    } catch { /* already closed */ }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        if (!positioned) {
+          await file.seek(start, Deno.SeekMode.Start);
+          positioned = true;
+        }
+        const buffer = new Uint8Array(Math.min(chunkSize, remaining));
+        const n = await file.read(buffer);
+        if (n === null || n === 0) {
+          close();
+          controller.error(new Error("File shrank while it was being sent"));
+          return;
+        }
+        remaining -= n;
+        controller.enqueue(buffer.subarray(0, n));
+        if (remaining === 0) {
+          close();
+          controller.close();
+        }
+      } catch (error) {
+        close();
+        controller.error(error);
+      }
+    },
+    cancel: close,
+  }, { highWaterMark: 0 });
+}
+
+/**
+ * Serves one file as the answer to a GET or HEAD request: streamed, with
+ * its media type, `ETag`, `Last-Modified`, `Accept-Ranges` and
+ * `X-Content-Type-Options: nosniff`; 304 or 412 for conditional requests
+ * (RFC 9110 order); 206 for a satisfiable single `Range` (multiple ranges
+ * get the whole file), 416 for an unsatisfiable one, with `If-Range`
+ * honoured. A missing or unreadable path, or one that is not a regular
+ * file, is a 404; other methods get 405.
+ *
+ * The path is used as it is: to serve paths that come from a request, use
+ * {@linkcode serveStatic}, which keeps them inside a root.
+ *
+ * @param request The request being answered.
+ * @param path The file's path on disk.
+ * @param options Content type, charset, cache control, validators.
+ * @returns The response.
+ *
+ * @example A download route
+ * ```ts
+ * import { DispatcherApp, serveFile } from "@pesto/pesto";
+ * import assert from "node:assert/strict";
+ *
+ * const path = await Deno.makeTempFile({ suffix: ".txt" });
+ * await Deno.writeTextFile(path, "0123456789");
+ * const app = new DispatcherApp();
+ * app.match("/report", "GET", (request) => serveFile(request, path));
+ *
+ * const part = await app.fetch(new Request("http://x.test/report", { headers: { Range: "bytes=2-4" } }));
+ * assert.equal(part.status, 206);
+ * assert.equal(part.headers.get("content-range"), "bytes 2-4/10");
+ * assert.equal(await part.text(), "234");
+ * await Deno.remove(path);
+ * ```
+ */
+export async function serveFile(
+  request: Request,
+  path: string,
+  options: ServeFileOptions = {},
+): Promise<Response> {
+  const method = request.method;
+  if (method !== "GET" && method !== "HEAD") return methodNotAllowed();
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (error) {
+    return fileError(error);
+  }
+  if (!info.isFile) return notFound();
+  const size = info.size;
+  const headers = new Headers({
+    "Content-Type": options.contentType ??
+      contentTypeFor(path, options.charset ?? "UTF-8"),
+    "Accept-Ranges": options.ranges === false ? "none" : "bytes",
+    "X-Content-Type-Options": "nosniff",
+  });
+  const mtime = info.mtime?.getTime();
+  const etag = options.etag === false
+    ? undefined
+    : `"${size.toString(16)}-${(mtime ?? 0).toString(16)}"`;
+  const lastModified = options.lastModified === false ? undefined : mtime;
+  if (etag) headers.set("ETag", etag);
+  if (lastModified !== undefined) {
+    headers.set("Last-Modified", formatHttpDate(lastModified));
+  }
+  if (options.cacheControl) headers.set("Cache-Control", options.cacheControl);
+
+  const verdict = evaluatePreconditions(method, request.headers, {
+    etag,
+    lastModified,
+    exists: true,
+  });
+  if (verdict === 304) {
+    return new Response(null, {
+      status: 304,
+      headers: notModifiedHeaders(headers),
+    });
+  }
+  if (verdict === 412) {
+    return new Response("Precondition Failed", {
+      status: 412,
+      contentType: "text/plain",
+    });
+  }
+
+  let start = 0;
+  let length = size;
+  let status = 200;
+  const range = request.headers.get("range");
+  if (
+    range !== null && options.ranges !== false &&
+    ifRangeHolds(request.headers.get("if-range"), etag, lastModified)
+  ) {
+    const parsed = parseRange(size, range);
+    if (parsed.type === "bytes" && parsed.code === 2) {
+      headers.set("Content-Range", `bytes */${size}`);
+      headers.delete("Content-Type");
+      return new Response(null, { status: 416, headers, contentType: "" });
+    }
+    if (parsed.type === "bytes" && parsed.code === 0) {
+      const ranges = combineRanges(parsed.ranges);
+      if (ranges.length === 1) {
+        start = ranges[0].start;
+        length = ranges[0].end - start + 1;
+        status = 206;
+        headers.set(
+          "Content-Range",
+          `bytes ${start}-${ranges[0].end}/${size}`,
+        );
+      }
+    }
+  }
+  headers.set("Content-Length", String(length));
+  if (method === "HEAD" || length === 0) {
+    return new Response(method === "HEAD" ? null : new Uint8Array(0), {
+      status,
+      headers,
+    });
+  }
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (error) {
+    return fileError(error);
+  }
+  const chunkSize = Math.max(1, options.chunkSize ?? 65536);
+  return new Response(fileStream(file, start, length, chunkSize), {
+    status,
+    headers,
+  });
+}
+
+/** Whether a `Range` applies under `If-Range` (absent, or matching). */
+function ifRangeHolds(
+  ifRange: string | null,
+  etag: string | undefined,
+  lastModified: number | undefined,
+): boolean {
+  if (ifRange === null) return true;
+  const tag = parseEntityTag(ifRange);
+  if (tag) {
+    const current = etag ? parseEntityTag(etag) : undefined;
+    return !tag.weak && current !== undefined && !current.weak &&
+      current.tag === tag.tag;
+  }
+  const date = parseHttpDate(ifRange);
+  return date !== undefined && lastModified !== undefined &&
+    Math.floor(lastModified / 1000) * 1000 === date;
+}
+
+/**
+ * The answer for a filesystem error: 404 for anything about the path
+ * (missing, not a directory, name too long, access denied, loops), so that
+ * no error reaches the client as a 500. Only a missing `--allow-read`
+ * permission is the programmer's error, and is thrown.
+ */
+function fileError(error: unknown): Response {
+  if (error instanceof Deno.errors.NotCapable) throw error;
+  return notFound();
+}
+
+const BAD_SEGMENT = /^\.\.?$|[\\\0]/;
+
+/**
+ * A handler that serves the files under `root` (Pesto's `static_server`).
+ * The file is `params.path` when the handler is routed with a
+ * `<path:path>` placeholder, and the request's `pathInfo` otherwise (when
+ * it is mounted, or given to `toHandler`). See {@linkcode serveFile} for
+ * what each answer carries, and the module documentation for how paths are
+ * kept inside the root.
+ *
+ * @param root The directory to serve; it must exist.
+ * @param options Index file, dotfiles, redirects, and {@linkcode serveFile}
+ *   options.
+ * @returns A handler for `app.match()` or `toHandler()`.
+ * @throws {Deno.errors.NotFound} When `root` does not exist.
+ * @throws {TypeError} When `root` is not a directory.
+ *
+ * @example Mounted under a prefix
+ * ```ts
+ * import { DispatcherApp, mount, serveStatic, toHandler } from "@pesto/pesto";
+ * import assert from "node:assert/strict";
+ *
+ * const root = await Deno.makeTempDir();
+ * await Deno.mkdir(`${root}/docs`);
+ * await Deno.writeTextFile(`${root}/docs/index.html`, "<h1>Docs</h1>");
+ * await Deno.writeTextFile(`${root}/.env`, "SECRET=1");
+ * const fetch = mount({ "/assets": toHandler(serveStatic(root)), "/": new DispatcherApp() });
+ *
+ * const index = await fetch(new Request("http://x.test/assets/docs/"));
+ * assert.equal(await index.text(), "<h1>Docs</h1>");
+ * const redirect = await fetch(new Request("http://x.test/assets/docs"));
+ * assert.equal(redirect.headers.get("location"), "http://x.test/assets/docs/");
+ * assert.equal((await fetch(new Request("http://x.test/assets/.env"))).status, 404);
+ * await Deno.remove(root, { recursive: true });
+ * ```
+ */
+export function serveStatic(
+  root: string,
+  options: ServeStaticOptions = {},
+): Handler<[params?: { path?: unknown }]> {
+  const realRoot = Deno.realPathSync(root);
+  if (!Deno.statSync(realRoot).isDirectory) {
+    throw new TypeError(`Cannot serve "${root}": it is not a directory`);
+  }
+  const index = options.index ?? "index.html";
+  if (index !== false && (index === "" || /[/\\\0]/.test(index))) {
+    throw new TypeError(`Cannot serve "${root}": bad index name "${index}"`);
+  }
+  const inside = (path: string) =>
+    path === realRoot ||
+    path.startsWith(realRoot.endsWith("/") ? realRoot : realRoot + "/");
+  const hidden = (relative: string) =>
+    !options.dotfiles && relative.split("/").some((s) => s.startsWith("."));
+
+  return async (request, params) => {
+    const method = request.method;
+    if (method !== "GET" && method !== "HEAD") return methodNotAllowed();
+    const wanted = typeof params?.path === "string"
+      ? params.path
+      : request.pathInfo;
+    const segments = wanted.split("/").filter((s) => s !== "");
+    if (segments.some((s) => BAD_SEGMENT.test(s))) return notFound();
+    const relative = segments.join("/");
+    if (hidden(relative)) return notFound();
+    let real: string;
+    let info: Deno.FileInfo;
+    try {
+      real = await Deno.realPath(
+        relative === "" ? realRoot : `${realRoot}/${relative}`,
+      );
+      if (!inside(real) || hidden(real.slice(realRoot.length))) {
+        return notFound();
+      }
+      info = await Deno.stat(real);
+    } catch (error) {
+      return fileError(error);
+    }
+    if (info.isDirectory) {
+      if (index === false) return notFound();
+      if (!wanted.endsWith("/") && wanted !== "") {
+        if (options.redirectDirectories === false) return notFound();
+        const url = request.url;
+        url.pathname += "/";
+        return Response.redirect(url.href, 301);
+      }
+      try {
+        real = await Deno.realPath(`${real}/${index}`);
+      } catch (error) {
+        return fileError(error);
+      }
+      if (!inside(real) || hidden(real.slice(realRoot.length))) {
+        return notFound();
+      }
+    } else if (wanted.endsWith("/")) return notFound();
+    return serveFile(request, real, options);
+  };
+}
