@@ -809,7 +809,12 @@ export class MemorySessionStore implements SessionStore {
    * ```
    */
   set(id: string, record: SessionRecord): Promise<void> {
-    const text = recordText(record);
+    let text: string;
+    try {
+      text = recordText(record);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     this.#entries.delete(id);
     if (record.expiresAt > this.#now()) {
       this.#entries.set(id, { text, expiresAt: record.expiresAt });
@@ -1162,20 +1167,25 @@ export class RedisSessionStore implements SessionStore {
     const { createClient } = await import("@redis/client");
     const onError = this.#options.onError ??
       ((error: unknown) => console.error("Redis session store:", error));
+    // The first connection fails at once; a lost one is retried, backing off.
+    let connected = false;
     const client = createClient({
       url: this.#options.url ?? "redis://127.0.0.1:6379",
       disableOfflineQueue: true,
       socket: {
         connectTimeout: this.#options.connectTimeout ?? 5000,
-        reconnectStrategy: (retries: number) =>
-          Math.min(50 * 2 ** retries, 2000),
+        reconnectStrategy: (retries: number, cause: Error) =>
+          connected ? Math.min(50 * 2 ** retries, 2000) : cause,
       },
     });
-    client.on("error", onError);
+    client.on("error", (error: unknown) => {
+      if (connected) onError(error);
+    });
     try {
       await client.connect();
+      connected = true;
     } catch (error) {
-      client.destroy();
+      if (client.isOpen) client.destroy();
       throw error;
     }
     return client as unknown as OwnedClient;
