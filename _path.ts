@@ -27,8 +27,8 @@ const SIMPLE_PATH =
   /^(?:\/[A-Za-z0-9_~!$&'()*+,;=:@-][A-Za-z0-9._~!$&'()*+,;=:@-]*)*\/?$/;
 const BAD_ESCAPE = /%(?![0-9A-Fa-f]{2})/;
 // What is percent-encoded in a canonical path segment, and in a path.
-const SEGMENT_UNSAFE = /[^A-Za-z0-9._~!$&'()*+,;=:@-]/g;
-const PATH_UNSAFE = /[^A-Za-z0-9._~!$&'()*+,;=:@/-]/g;
+const SEGMENT_UNSAFE = /[^A-Za-z0-9._~!$&'()*+,;=:@-]/gu;
+const PATH_UNSAFE = /[^A-Za-z0-9._~!$&'()*+,;=:@/-]/gu;
 const encodeChar = (c: string) => encodeURIComponent(c);
 
 /** Percent-encodes decoded text for one path segment (`/` included). */

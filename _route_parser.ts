@@ -1,14 +1,27 @@
-// Pesto's URL pattern grammar, parsed once into tokens from which both the
-// matcher and the URL builder are derived:
+// Pesto's URL pattern grammar, parsed once into tokens; the matcher steps,
+// the URL builder and the duplicate check are all derived from that parse.
 //
-//   pattern     = *( literal / placeholder )
+//   pattern     = "/" *( literal / placeholder )
 //   placeholder = "<" [ name ] ":" converter [ "(" [ arg *( "," arg ) ] ")" ] ">"
 //   name        = identifier            ; empty: anonymous, numbered 0, 1, …
 //   converter   = identifier
-//   arg         = quoted string ('…' or "…", backslash escapes the quote)
+//   arg         = [ "r" ] quoted string ; '…' or "…"; "\" escapes the quote
+//                                       ; and itself, except in r'…'
 //
-// No eval: arguments are string literals read by this parser.
-import { encodePath } from "./request.ts";
+// No eval: arguments are string literals read by this parser. Literal text
+// is decoded text; it is percent-encoded once here, the way the canonical
+// request path is, so it is compared with the encoded path exactly.
+//
+// Matching works on the canonical encoded path one segment at a time: a
+// pattern is split on the "/" of its literal text into segments, and each
+// segment becomes one step:
+//   static  a segment of literal text only, compared as a string;
+//   whole   a segment that is one placeholder, tested by its regex;
+//   mixed   literal text and placeholders in one segment, one regex;
+//   tail    from the first segment holding a placeholder that spans
+//           segments (`path`) to the end of the pattern: one regex over the
+//           rest of the path.
+import { encodeSegment } from "./_path.ts";
 
 /**
  * A URL converter: the regex its placeholder matches (against the
@@ -16,44 +29,112 @@ import { encodePath } from "./request.ts";
  * becomes URL text.
  */
 export interface Converter<T = unknown> {
-  /** A regex source without capturing groups, matched on the encoded path. */
+  /**
+   * A regex source without capturing groups. It is matched against the
+   * percent-encoded path, one segment at a time unless `spansSegments`.
+   */
   readonly pattern: string;
-  /** Decoded text to value; throwing means "no match". */
+  /** Decoded text to value; throwing means "no match". Must be pure. */
   parse(text: string): T;
   /** Value to decoded text (it is percent-encoded afterwards). */
   format(value: T): string;
   /**
    * Makes a variant from pattern arguments (`<x:name('a', 'b')>`). Without
-   * it, a single argument replaces `pattern`.
+   * it, a single argument replaces `pattern`. A converter that has it and
+   * whose `pattern` is `(?!)` (like `any`) can only be used with arguments.
    */
   withArgs?(...args: string[]): Converter<T>;
   /** Whether matches may span `/` (only `path` does). */
   readonly spansSegments?: boolean;
 }
 
+/** Literal text of a pattern, decoded and encoded. */
+export interface LiteralToken {
+  readonly kind: "literal";
+  /** The text as written in the pattern. */
+  readonly text: string;
+}
+
+/** A placeholder of a pattern. */
+export interface ParamToken {
+  readonly kind: "param";
+  /** Its name, or its position among the anonymous placeholders. */
+  readonly key: string | number;
+  /** Its converter, arguments applied. */
+  readonly converter: Converter;
+  /** The placeholder as written, for messages. */
+  readonly source: string;
+  /** `^(?:regex)$`: what a built value must match. */
+  readonly check: RegExp;
+}
+
 /** One parsed piece of a pattern. */
-export type Token =
-  | { kind: "literal"; text: string }
+export type Token = LiteralToken | ParamToken;
+
+/** How the matcher consumes the path: see the module comment. */
+export type Step =
+  | { readonly kind: "static"; readonly text: string }
   | {
-    kind: "param";
-    key: string | number;
-    converter: Converter;
-    regex: string;
-    source: string;
+    readonly kind: "whole";
+    /** `null` when the converter takes any non-empty segment. */
+    readonly test: RegExp | null;
+    readonly key: string;
+  }
+  | {
+    readonly kind: "mixed";
+    readonly regex: RegExp;
+    readonly count: number;
+    readonly key: string;
+  }
+  | {
+    readonly kind: "tail";
+    /** Sticky, anchored at the end; starts at a "/". */
+    readonly regex: RegExp;
+    readonly count: number;
+    /** Per capture: whether it must stay within one segment. */
+    readonly single: readonly boolean[];
+    readonly key: string;
   };
 
-const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;
+/** A pattern parsed once, from which matching and building are derived. */
+export interface ParsedPattern {
+  /** The pattern as written. */
+  readonly source: string;
+  readonly tokens: readonly Token[];
+  /** The placeholders, in order. */
+  readonly params: readonly ParamToken[];
+  readonly steps: readonly Step[];
+  /** The encoded path when the pattern has no placeholder. */
+  readonly staticPath: string | undefined;
+  /** The pattern with names dropped: equal shapes match the same paths. */
+  readonly shape: string;
+}
 
-/** Parses `pattern`; throws a SyntaxError or TypeError naming the problem. */
+const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;
+/** The pattern of a converter usable only with arguments (`any`). */
+export const NEVER = "(?!)";
+/** What `unicode` matches; a step with it needs no regex. */
+export const ANY_SEGMENT = "[^/]+";
+
+/**
+ * Parses `pattern`; throws a SyntaxError (malformed pattern) or a TypeError
+ * (unknown converter, bad regex) naming the pattern and the problem.
+ */
 export function parsePattern(
   pattern: string,
   converters: Readonly<Record<string, Converter>>,
-): Token[] {
-  const fail = (why: string, Kind = SyntaxError): never => {
-    throw new Kind(`Cannot parse route "${pattern}": ${why}`);
+): ParsedPattern {
+  const fail = (why: string): never => {
+    throw new SyntaxError(`Cannot parse route "${pattern}": ${why}`);
   };
-  if (!pattern.startsWith("/")) fail('a pattern must start with "/"');
+  const failType = (why: string): never => {
+    throw new TypeError(`Cannot compile route "${pattern}": ${why}`);
+  };
+  if (typeof pattern !== "string" || !pattern.startsWith("/")) {
+    fail('a pattern must start with "/"');
+  }
   const tokens: Token[] = [];
+  const specs: string[] = [];
   const names = new Set<string>();
   let anonymous = 0;
   let literal = "";
@@ -73,18 +154,20 @@ export function parsePattern(
     i += name.length;
     if (pattern[i] !== ":") {
       fail(
-        `placeholder at position ${start} needs ":converter", as in <${
-          name || "id"
-        }:int>`,
+        i >= pattern.length
+          ? `missing ">" after position ${start}`
+          : `placeholder at position ${start} needs ":converter", as in <${
+            name || "id"
+          }:int>`,
       );
     }
     i++;
     IDENT.lastIndex = i;
-    const converterName = IDENT.exec(pattern)?.[0];
+    const converterName = IDENT.exec(pattern)?.[0] ?? "";
     if (!converterName) {
       fail(`placeholder at position ${start} has no converter name`);
     }
-    i += converterName!.length;
+    i += converterName.length;
     let args: string[] | undefined;
     if (pattern[i] === "(") {
       const parsed = parseArgs(pattern, i + 1, fail);
@@ -94,35 +177,58 @@ export function parsePattern(
     if (i >= pattern.length) fail(`missing ">" after position ${start}`);
     if (pattern[i] !== ">") fail(`unexpected "${pattern[i]}" at position ${i}`);
     i++;
-    const base = converters[converterName!];
-    if (!base) {
-      fail(`converter "${converterName}" is not registered`, TypeError);
-    }
-    const converter = withArgs(
-      base,
-      args,
-      (why) => fail(`${converterName}(): ${why}`, TypeError),
-    );
-    checkRegex(
-      converter.pattern,
-      (why) => fail(`converter "${converterName}": ${why}`, TypeError),
-    );
+    if (name === "__proto__") fail('the name "__proto__" is reserved');
     if (name && names.has(name)) {
       fail(`placeholder name "${name}" is used twice`);
     }
     if (name) names.add(name);
+    const base = Object.hasOwn(converters, converterName)
+      ? converters[converterName]
+      : undefined;
+    if (!base) failType(`converter "${converterName}" is not registered`);
+    if (args === undefined && base!.withArgs && base!.pattern === NEVER) {
+      failType(`converter "${converterName}" needs arguments`);
+    }
+    const converter = applyArgs(
+      base!,
+      args,
+      (why) => failType(`converter "${converterName}": ${why}`),
+    );
+    checkRegex(
+      converter.pattern,
+      (why) => failType(`converter "${converterName}": ${why}`),
+    );
     if (literal) tokens.push({ kind: "literal", text: literal });
     literal = "";
+    const source = pattern.slice(start, i);
     tokens.push({
       kind: "param",
       key: name || anonymous++,
       converter,
-      regex: converter.pattern,
-      source: pattern.slice(start, i),
+      source,
+      check: new RegExp(`^(?:${converter.pattern})$`),
     });
+    specs.push(
+      args ? `${converterName}(${JSON.stringify(args)})` : converterName,
+    );
   }
   if (literal) tokens.push({ kind: "literal", text: literal });
-  return tokens;
+  const params = tokens.filter((t): t is ParamToken => t.kind === "param");
+  let shape = "";
+  let n = 0;
+  for (const token of tokens) {
+    shape += token.kind === "literal"
+      ? encodeLiteral(token.text)
+      : `<:${specs[n++]}>`;
+  }
+  return {
+    source: pattern,
+    tokens,
+    params,
+    steps: makeSteps(tokens, fail),
+    staticPath: params.length === 0 ? encodeLiteral(pattern) : undefined,
+    shape,
+  };
 }
 
 function parseArgs(
@@ -139,6 +245,8 @@ function parseArgs(
   if (pattern[i] === ")") return { args, end: i + 1 };
   while (true) {
     skipSpace();
+    const raw = pattern[i] === "r" || pattern[i] === "R";
+    if (raw) i++;
     const quote = pattern[i];
     if (quote !== "'" && quote !== '"') {
       fail(`converter arguments must be quoted strings (position ${i})`);
@@ -146,11 +254,9 @@ function parseArgs(
     i++;
     let value = "";
     while (i < pattern.length && pattern[i] !== quote) {
-      if (
-        pattern[i] === "\\" &&
-        (pattern[i + 1] === quote || pattern[i + 1] === "\\")
-      ) {
-        value += pattern[i + 1];
+      const next = pattern[i + 1];
+      if (pattern[i] === "\\" && (next === quote || next === "\\")) {
+        value += raw ? pattern[i] + next : next;
         i += 2;
       } else value += pattern[i++];
     }
@@ -167,19 +273,30 @@ function parseArgs(
   }
 }
 
-function withArgs(
+function applyArgs(
   base: Converter,
   args: string[] | undefined,
   fail: (why: string) => never,
 ): Converter {
   if (args === undefined) return base;
-  if (base.withArgs) return base.withArgs(...args);
+  if (base.withArgs) {
+    try {
+      return base.withArgs(...args);
+    } catch (error) {
+      return fail(error instanceof Error ? error.message : String(error));
+    }
+  }
   if (args.length !== 1) fail("takes one argument, a regex");
-  return { ...base, pattern: args[0] };
+  return { ...base, pattern: args[0], parse: base.parse, format: base.format };
 }
 
 /** Checks that a converter's regex compiles and has no capturing groups. */
-function checkRegex(source: string, fail: (why: string) => never): void {
+export function checkRegex(
+  source: unknown,
+  fail: (why: string) => never,
+): void {
+  if (typeof source !== "string") return fail("its pattern is not a string");
+  if (source === "") fail("empty regex");
   let groups: number;
   try {
     groups = new RegExp(`(?:${source})|`).exec("")!.length - 1;
@@ -189,7 +306,86 @@ function checkRegex(source: string, fail: (why: string) => never): void {
   if (groups > 0) {
     fail(`regex /${source}/ has capturing groups: use (?:…) instead`);
   }
-  if (source === "") fail("empty regex");
+}
+
+/** Splits the tokens into segments and makes one step per segment. */
+function makeSteps(
+  tokens: readonly Token[],
+  fail: (why: string) => never,
+): Step[] {
+  // Each segment: its pieces, literal text already percent-encoded.
+  const segments: (string | ParamToken)[][] = [];
+  for (const token of tokens) {
+    if (token.kind === "param") {
+      segments[segments.length - 1].push(token);
+      continue;
+    }
+    const parts = token.text.split("/");
+    // The pattern starts with "/", so the first literal's first part is "".
+    if (segments.length > 0 && parts[0]) {
+      segments[segments.length - 1].push(encodeSegment(parts[0]));
+    }
+    for (const part of parts.slice(1)) {
+      segments.push(part ? [encodeSegment(part)] : []);
+    }
+  }
+  segments.forEach((pieces, index) => {
+    if (pieces.length === 0 && index < segments.length - 1) {
+      fail('an empty segment ("//") never matches a normalised path');
+    }
+    if (pieces.length === 1 && (pieces[0] === "." || pieces[0] === "..")) {
+      fail(`a "${pieces[0]}" segment never matches a normalised path`);
+    }
+  });
+  const steps: Step[] = [];
+  const tailAt = segments.findIndex((pieces) =>
+    pieces.some((p) => typeof p !== "string" && p.converter.spansSegments)
+  );
+  const single = tailAt === -1 ? segments : segments.slice(0, tailAt);
+  for (const pieces of single) {
+    if (pieces.length === 0) {
+      steps.push({ kind: "static", text: "" });
+    } else if (pieces.length === 1 && typeof pieces[0] === "string") {
+      steps.push({ kind: "static", text: pieces[0] });
+    } else if (pieces.length === 1) {
+      const pattern = (pieces[0] as ParamToken).converter.pattern;
+      steps.push({
+        kind: "whole",
+        test: pattern === ANY_SEGMENT ? null : new RegExp(`^(?:${pattern})$`),
+        key: pattern,
+      });
+    } else {
+      const source = `^${regexOf(pieces)}$`;
+      steps.push({
+        kind: "mixed",
+        regex: new RegExp(source),
+        count: pieces.filter((p) => typeof p !== "string").length,
+        key: source,
+      });
+    }
+  }
+  if (tailAt !== -1) {
+    const rest = segments.slice(tailAt);
+    const source = rest.map((pieces) => "\\/" + regexOf(pieces)).join("") +
+      "$";
+    const params = rest.flat().filter((p): p is ParamToken =>
+      typeof p !== "string"
+    );
+    steps.push({
+      kind: "tail",
+      regex: new RegExp(source, "y"),
+      count: params.length,
+      single: params.map((p) => !p.converter.spansSegments),
+      key: source,
+    });
+  }
+  return steps;
+}
+
+function regexOf(pieces: readonly (string | ParamToken)[]): string {
+  return pieces.map((p) =>
+    typeof p === "string" ? escapeRegex(p) : `(${p.converter.pattern})`
+  ).join("");
 }
 
 const REGEX_SPECIAL = /[.*+?^${}()|[\]\\/]/g;
@@ -201,5 +397,5 @@ export function escapeRegex(text: string): string {
 
 /** The encoded form of a pattern's literal text, as it appears in paths. */
 export function encodeLiteral(text: string): string {
-  return encodePath(text);
+  return text.split("/").map(encodeSegment).join("/");
 }

@@ -38,19 +38,17 @@
  */
 import { afterSent, internals, requestContext } from "./_context.ts";
 import { HttpError } from "./_errors.ts";
+import { encodePathText, encodeSegment, isValidHost } from "./_path.ts";
 import {
-  decodeSegment,
-  encodePathText,
-  encodeSegment,
-  isValidHost,
-} from "./_path.ts";
-import {
+  checkRegex,
   type Converter,
   encodeLiteral,
   escapeRegex,
+  NEVER,
+  type ParsedPattern,
   parsePattern,
-  type Token,
 } from "./_route_parser.ts";
+import { Router } from "./_router.ts";
 import { runHandler } from "./_run.ts";
 import type {
   FetchHandler,
@@ -358,12 +356,15 @@ export const BUILTIN_CONVERTERS: {
     },
   },
   any: {
-    pattern: "(?!)",
+    pattern: NEVER,
     parse: (text: string) => text,
     format: unicodeConverter.format,
     withArgs(...alternatives: string[]): Converter<string> {
       if (alternatives.length === 0) {
         throw new TypeError("any() needs at least one alternative");
+      }
+      if (alternatives.includes("")) {
+        throw new TypeError("any() cannot take an empty alternative");
       }
       const allowed = new Set(alternatives);
       return {
@@ -392,103 +393,117 @@ export const BUILTIN_CONVERTERS: {
   },
 });
 
+function checkConverter(name: string, converter: unknown): void {
+  const fail = (why: string): never => {
+    throw new TypeError(`Cannot use converter "${name}": ${why}`);
+  };
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) {
+    fail("its name is not an identifier");
+  }
+  if (typeof converter !== "object" || converter === null) {
+    fail("it is not an object");
+  }
+  const c = converter as Partial<Converter>;
+  if (typeof c.parse !== "function" || typeof c.format !== "function") {
+    fail("it needs parse() and format() functions");
+  }
+  if (c.withArgs !== undefined && typeof c.withArgs !== "function") {
+    fail("its withArgs is not a function");
+  }
+  checkRegex(c.pattern, fail);
+}
+
 // ---------------------------------------------------------------------------
 // Routes
 
-/** A compiled pattern: the matcher and the builder, from one parse. */
-class CompiledPattern {
-  readonly source: string;
-  readonly tokens: Token[];
-  readonly regex: RegExp;
-  readonly staticPath?: string;
-  readonly #params: Extract<Token, { kind: "param" }>[];
-  readonly #checks: RegExp[];
-
-  constructor(source: string, converters: Readonly<Record<string, Converter>>) {
-    this.source = source;
-    this.tokens = parsePattern(source, converters);
-    this.#params = this.tokens.filter((t) => t.kind === "param");
-    this.#checks = this.#params.map((t) => new RegExp(`^(?:${t.regex})$`));
-    let regex = "^";
-    for (const token of this.tokens) {
-      regex += token.kind === "literal"
-        ? escapeRegex(encodeLiteral(token.text))
-        : `(${token.regex})`;
-    }
-    this.regex = new RegExp(regex + "$");
-    if (this.#params.length === 0) this.staticPath = encodeLiteral(source);
-  }
-
-  /** The params for an encoded path, or `undefined` when it doesn't match. */
-  match(path: string): Record<string | number, unknown> | undefined {
-    if (this.staticPath !== undefined) {
-      return path === this.staticPath ? {} : undefined;
-    }
-    const m = this.regex.exec(path);
-    if (!m) return undefined;
-    const params: Record<string | number, unknown> = {};
-    for (let i = 0; i < this.#params.length; i++) {
-      const token = this.#params[i];
-      const text = m[i + 1];
-      try {
-        params[token.key] = token.converter.parse(
-          text.includes("%") ? decodeText(text) : text,
-        );
-      } catch {
-        return undefined;
-      }
-    }
-    return params;
-  }
-
-  /** The encoded path for `params`. */
-  build(params: Record<string | number, unknown> = {}): string {
-    let out = "";
-    for (const token of this.tokens) {
-      if (token.kind === "literal") {
-        out += encodeLiteral(token.text);
-        continue;
-      }
-      const i = this.#params.indexOf(token);
-      if (!(token.key in params) || params[token.key] === undefined) {
-        throw new URLGenerationError(
-          `Cannot build a URL for "${this.source}": missing value for ${token.source}`,
-        );
-      }
-      let text: string;
-      try {
-        text = token.converter.format(params[token.key]);
-      } catch (error) {
-        throw new URLGenerationError(
-          `Cannot build a URL for "${this.source}": bad value for ${token.source}: ${
-            (error as Error).message
-          }`,
-        );
-      }
-      const encoded = token.converter.spansSegments
-        ? encodePathText(text)
-        : encodeSegment(text);
-      const wholeSegment = (encoded === "." || encoded === "..") &&
-        !token.converter.spansSegments;
-      if (wholeSegment || !this.#checks[i].test(encoded)) {
-        throw new URLGenerationError(
-          `Cannot build a URL for "${this.source}": the value ${
-            JSON.stringify(text)
-          } does not match ${token.source}`,
-        );
-      }
-      out += encoded;
-    }
-    return out;
-  }
+/** What a URL is built for, in messages: the route's name and pattern. */
+function describe(pattern: string, name: string | undefined): string {
+  return name === undefined
+    ? `route "${pattern}"`
+    : `route "${name}" ("${pattern}")`;
 }
 
-function decodeText(text: string): string {
-  // The path was validated when the request was read, so this never throws
-  // for a request path; segments of a `path` value are decoded one by one.
-  return text.includes("/")
-    ? text.split("/").map(decodeSegment).join("/")
-    : decodeSegment(text);
+/** The encoded path of `parsed` for `params`. */
+function buildPath(
+  parsed: ParsedPattern,
+  params: unknown,
+  name: string | undefined,
+): string {
+  const values =
+    (typeof params === "object" && params !== null ? params : {}) as Record<
+      string | number,
+      unknown
+    >;
+  let out = "";
+  for (const token of parsed.tokens) {
+    if (token.kind === "literal") {
+      out += encodeLiteral(token.text);
+      continue;
+    }
+    const fail = (why: string): never => {
+      throw new URLGenerationError(
+        `Cannot build a URL for ${describe(parsed.source, name)}: ${why}`,
+      );
+    };
+    const value = values[token.key];
+    if (value === undefined) fail(`missing value for ${token.source}`);
+    let text: string;
+    try {
+      text = token.converter.format(value);
+    } catch (error) {
+      return fail(
+        `bad value ${show(value)} for ${token.source}: ${
+          error instanceof Error ? error.message : String(error)
+        }`,
+      );
+    }
+    if (typeof text !== "string") {
+      fail(`the converter of ${token.source} did not format ${show(value)}`);
+    }
+    if (text.includes("\0")) {
+      fail(`the value ${show(value)} for ${token.source} holds a NUL`);
+    }
+    let encoded: string;
+    try {
+      encoded = token.converter.spansSegments === true
+        ? encodePathText(text)
+        : encodeSegment(text);
+    } catch {
+      return fail(
+        `the value ${show(value)} for ${token.source} is not well-formed text`,
+      );
+    }
+    if (!token.check.test(encoded)) {
+      fail(
+        `the value ${show(value)} does not match ${token.source} once encoded`,
+      );
+    }
+    out += encoded;
+  }
+  const segments = out.split("/");
+  if (
+    segments.some((s, i) =>
+      i > 0 &&
+      (s === "." || s === ".." || (s === "" && i < segments.length - 1))
+    )
+  ) {
+    throw new URLGenerationError(
+      `Cannot build a URL for ${
+        describe(parsed.source, name)
+      }: the path "${out}" has empty, "." or ".." segments, which requests never keep`,
+    );
+  }
+  return out;
+}
+
+function show(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "symbol") return value.toString();
+  if (typeof value === "object" && value !== null) {
+    return Array.isArray(value) ? "an array" : "an object";
+  }
+  return String(value);
 }
 
 /**
@@ -589,48 +604,65 @@ export class Route<P = Record<string, unknown>> {
    * ```
    */
   url(...args: UrlArgs<P>): string {
+    const options = args[1] ?? {};
+    const request = requestContext.getStore();
+    if (!request && options.host === undefined) {
+      throw new URLGenerationError(
+        `Cannot build a URL for ${
+          describe(this.pattern, this.name)
+        } outside a request: pass { host }`,
+      );
+    }
     return absoluteUrl(
       this.path(...([args[0]] as PathArgs<P>)),
-      args[1] ?? {},
-      this.pattern,
+      options,
+      request,
     );
   }
 }
 
+const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
+
 function absoluteUrl(
   path: string,
   options: UrlOptions,
-  pattern: string,
+  request: Request | undefined,
 ): string {
-  const request = requestContext.getStore();
-  if (!request && options.host === undefined) {
-    throw new URLGenerationError(
-      `Cannot build an absolute URL for "${pattern}" outside a request: pass { host }`,
-    );
-  }
   if (options.host !== undefined && !isValidHost(options.host)) {
     throw new URLGenerationError(
       `Cannot build a URL: "${options.host}" is not a valid host`,
     );
   }
+  if (options.scheme !== undefined && !SCHEME.test(options.scheme)) {
+    throw new URLGenerationError(
+      `Cannot build a URL: "${options.scheme}" is not a valid scheme`,
+    );
+  }
   const scheme = options.scheme ?? request?.scheme ?? "http";
   const host = options.host ?? request!.host;
   const script = encodePathText(
-    options.scriptName ?? request?.scriptName ?? "",
+    (options.scriptName ?? request?.scriptName ?? "").replace(/\/$/, ""),
   );
   const query = options.query === undefined
     ? ""
     : makeQuery(options.query).replace(/^\?/, "");
-  const fragment = options.fragment
-    ? "#" + encodeURI(options.fragment).replace(/#/g, "%23")
-    : "";
+  let fragment = "";
+  if (options.fragment) {
+    try {
+      fragment = "#" + encodeURI(options.fragment).replace(/#/g, "%23");
+    } catch {
+      throw new URLGenerationError(
+        "Cannot build a URL: the fragment is not well-formed text",
+      );
+    }
+  }
   return `${scheme}://${host}${script}${path}${
     query ? "?" + query : ""
   }${fragment}`;
 }
 
 interface RouteRecord {
-  compiled: CompiledPattern;
+  parsed: ParsedPattern;
   route: Route<unknown>;
   /** Decorated handlers by upper-case method. */
   handlers: Map<string, Handler<[Record<string | number, unknown>]>>;
@@ -670,6 +702,7 @@ interface RouteRecord {
 // deno-lint-ignore ban-types no-explicit-any
 export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
   #records: RouteRecord[] = [];
+  #router = new Router<RouteRecord>();
   #names = new Map<string, Route<unknown>>();
   #converters: Readonly<Record<string, Converter>>;
   #options: DispatcherOptions<C>;
@@ -681,7 +714,9 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
    * @param options `prefix`, custom `converters`, `limits`, `notFound` and
    *   `methodNotAllowed` handlers, `debug` and `onError`.
    * @throws {TypeError} When the prefix has placeholders or does not start
-   *   with `/`.
+   *   with `/`, or a custom converter is malformed (a name that is not an
+   *   identifier, no `parse` or `format`, a regex that does not compile or
+   *   has capturing groups).
    *
    * @example
    * ```ts
@@ -707,6 +742,9 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
     }
     this.#prefix = prefix.replace(/\/$/, "");
     this.#options = options;
+    for (const [name, converter] of Object.entries(options.converters ?? {})) {
+      checkConverter(name, converter);
+    }
     this.#converters = { ...BUILTIN_CONVERTERS, ...options.converters };
   }
 
@@ -736,7 +774,7 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
     }
     const request = new Request(raw, { limits: this.#options.limits, info });
     const response = await this.handle(request);
-    afterSent(response, info?.completed);
+    afterSent(response, info?.completed, raw);
     return response;
   };
 
@@ -771,37 +809,32 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
 
   async #dispatch(request: Request): Promise<globalThis.Response> {
     const path = request.encodedPath;
-    const method = request.method;
-    let allowed: Set<string> | undefined;
-    for (const record of this.#records) {
-      const params = record.compiled.match(path);
-      if (params === undefined) continue;
-      let handler = record.handlers.get(method);
-      const head = !handler && method === "HEAD";
-      if (head) handler = record.handlers.get("GET");
-      if (!handler) {
-        allowed ??= new Set();
-        for (const m of record.handlers.keys()) allowed.add(m);
-        if (record.handlers.has("GET")) allowed.add("HEAD");
+    const method = request.method.toUpperCase();
+    const router = this.#router;
+    let found = router.find(method, path);
+    while (found !== undefined) {
+      const record = found.data;
+      if (record.predicate && !(await record.predicate(request))) {
+        found = router.find(method, path, found.index);
         continue;
       }
-      if (record.predicate && !(await record.predicate(request))) continue;
+      let handler = record.handlers.get(method);
+      const head = handler === undefined;
+      if (head) handler = record.handlers.get("GET");
       if (record.limits) internals.setLimits(request, record.limits);
-      const response = await handler(request, params);
+      const response = await handler!(request, found.params);
       return head ? internals.withoutBody(response) : response;
     }
-    if (allowed) {
+    const allowed = router.allowed(path, method);
+    if (allowed.length > 0) {
       if (method === "OPTIONS") {
         return new Response(null, {
           status: 204,
-          headers: { Allow: [...allowed].sort().join(", ") },
+          headers: { Allow: allowed.join(", ") },
         });
       }
       if (this.#options.methodNotAllowed) {
-        return await this.#options.methodNotAllowed(
-          request,
-          [...allowed].sort(),
-        );
+        return await this.#options.methodNotAllowed(request, allowed);
       }
       return Response.methodNotAllowed(allowed);
     }
@@ -908,13 +941,13 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
     if (entries.length === 0) {
       throw new TypeError(`Cannot route "${pattern}": no HTTP method given`);
     }
-    const compiled = new CompiledPattern(pattern, this.#converters);
+    const parsed = parsePattern(pattern, this.#converters);
     const decorated = new Map<
       string,
       Handler<[Record<string | number, unknown>]>
     >();
     for (const [method, handler] of entries) {
-      if (!/^[A-Za-z]+$/.test(method)) {
+      if (typeof method !== "string" || !/^[A-Za-z]+$/.test(method)) {
         throw new TypeError(
           `Cannot route "${pattern}": "${method}" is not an HTTP method`,
         );
@@ -924,45 +957,69 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
           `Cannot route "${pattern}": the ${method} handler is not a function`,
         );
       }
+      const upper = method.toUpperCase();
+      if (decorated.has(upper)) {
+        throw new TypeError(
+          `Cannot route "${pattern}": ${upper} is given twice`,
+        );
+      }
       let h = handler as Handler;
       for (const decorator of [...(options.decorators ?? [])].reverse()) {
+        if (typeof decorator !== "function") {
+          throw new TypeError(
+            `Cannot route "${pattern}": a decorator is not a function`,
+          );
+        }
         h = decorator(h);
+        if (typeof h !== "function") {
+          throw new TypeError(
+            `Cannot route "${pattern}": a decorator did not return a function`,
+          );
+        }
       }
-      decorated.set(
-        method.toUpperCase(),
-        h as Handler<[Record<string | number, unknown>]>,
-      );
+      decorated.set(upper, h as Handler<[Record<string | number, unknown>]>);
     }
-    if (!options.predicate) this.#checkDuplicate(pattern, decorated);
+    this.#checkDuplicate(parsed, decorated);
     if (options.name !== undefined && this.#names.has(options.name)) {
       throw new TypeError(
         `Cannot route "${pattern}": the name "${options.name}" is taken`,
       );
     }
+    const name = options.name;
     const route = new Route(
       pattern,
-      (params) => compiled.build(params),
+      (params) => buildPath(parsed, params, name),
       handlers,
-      options.name,
+      name,
     );
-    this.#records.push({
-      compiled,
+    const record: RouteRecord = {
+      parsed,
       route,
       handlers: decorated,
       predicate: options.predicate,
       limits: options.limits,
-    });
-    if (options.name !== undefined) this.#names.set(options.name, route);
+    };
+    this.#records.push(record);
+    this.#router.add(parsed, new Set(decorated.keys()), record);
+    if (name !== undefined) this.#names.set(name, route);
     return route;
   }
 
-  #checkDuplicate(pattern: string, handlers: Map<string, unknown>): void {
+  /**
+   * Throws when an earlier route without a predicate has the same shape
+   * (the same pattern up to placeholder names) and one of the methods: the
+   * new route could never be reached for them.
+   */
+  #checkDuplicate(parsed: ParsedPattern, handlers: Map<string, unknown>): void {
     for (const record of this.#records) {
-      if (record.compiled.source !== pattern || record.predicate) continue;
+      if (record.parsed.shape !== parsed.shape || record.predicate) continue;
       const shared = [...handlers.keys()].filter((m) => record.handlers.has(m));
       if (shared.length) {
+        const same = record.parsed.source === parsed.source
+          ? "it is"
+          : `"${record.parsed.source}" is`;
         throw new TypeError(
-          `Cannot route "${pattern}": it is already routed for ${
+          `Cannot route "${parsed.source}": ${same} already routed for ${
             shared.join(", ")
           }`,
         );
@@ -1032,7 +1089,14 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
           "Cannot combine: only DispatcherApp instances can be combined",
         );
       }
-      this.#records.push(...other.#records);
+      for (const record of other.#records) {
+        this.#records.push(record);
+        this.#router.add(
+          record.parsed,
+          new Set(record.handlers.keys()),
+          record,
+        );
+      }
       for (const [name, route] of other.#names) {
         if (!this.#names.has(name)) this.#names.set(name, route);
       }
@@ -1061,7 +1125,7 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
       if (methods.has("GET")) methods.add("HEAD");
       const info: RouteInfo = {
         methods: [...methods].sort(),
-        pattern: record.compiled.source,
+        pattern: record.parsed.source,
       };
       if (record.route.name !== undefined) info.name = record.route.name;
       return info;

@@ -1,0 +1,555 @@
+// The compiled matcher of DispatcherApp: path and method to the first
+// registered route that matches, with its params converted.
+//
+// Routes are compiled lazily, once per method they answer (HEAD includes
+// the routes of GET), into a segment tree (see _route_parser.ts for the
+// steps): a node has its static children in a Map keyed by segment, its
+// dynamic edges (one regex test per segment) and its tail edges (one sticky
+// regex over the rest of the path). Every node and edge knows the smallest
+// and largest registration index below it, so a depth-first walk that tries
+// edges in order of their smallest index and stops at the first index not
+// below the best match found so far returns exactly the first registered
+// route that matches, as the linear scan `findLinear` does; a static route
+// that no earlier route can match is answered from one Map lookup of the
+// whole path. Adding a route drops the compiled trees.
+import { decodeSegment } from "./_path.ts";
+import type { Converter, ParsedPattern, Step } from "./_route_parser.ts";
+
+/** Converted params by placeholder name (or anonymous position). */
+export type Params = Record<string | number, unknown>;
+
+/** A match: the route's registration index, its data and its params. */
+export interface RouteMatch<T> {
+  readonly index: number;
+  readonly data: T;
+  readonly params: Params;
+}
+
+/** The pseudo method whose tree holds every route, for 404 versus 405. */
+const ANY = "";
+
+class Entry<T> {
+  readonly index: number;
+  readonly pattern: ParsedPattern;
+  readonly methods: ReadonlySet<string>;
+  readonly data: T;
+  readonly keys: (string | number)[];
+  readonly converters: Converter[];
+  readonly spans: boolean[];
+
+  constructor(
+    index: number,
+    pattern: ParsedPattern,
+    methods: ReadonlySet<string>,
+    data: T,
+  ) {
+    this.index = index;
+    this.pattern = pattern;
+    this.methods = methods;
+    this.data = data;
+    this.keys = pattern.params.map((p) => p.key);
+    this.converters = pattern.params.map((p) => p.converter);
+    this.spans = pattern.params.map((p) => p.converter.spansSegments === true);
+  }
+
+  answers(method: string): boolean {
+    return method === ANY || this.methods.has(method) ||
+      (method === "HEAD" && this.methods.has("GET"));
+  }
+}
+
+// Edge kinds.
+const STATICS = 0; // the static children, one edge for all of them
+const WHOLE = 1; // one segment, one placeholder
+const MIXED = 2; // one segment, literal text and placeholders
+const TAIL = 3; // the rest of the path, one regex
+const REST = 4; // the rest of the path, one `path` placeholder
+
+// Segment tests that need no regex, by the regex source they replace.
+const TEST_ANY = 0; // `[^/]+`: any segment but an empty one
+const TEST_INT = 1; // `[+-]?\d+`
+const TEST_REGEX = 2;
+const INT_SOURCE = "[+-]?\\d+";
+const REST_SOURCE = "\\/(.+)$";
+
+class Node<T> {
+  /** Routes that end here, by index. */
+  entries: Entry<T>[] = [];
+  /** Static children by segment, while building. */
+  statics: Map<string, Node<T>> | undefined = undefined;
+  /** Dynamic and tail edges by step key, while building. */
+  byKey: Map<string, Edge<T>> = new Map();
+  /** All edges, by smallest index. */
+  edges: Edge<T>[] = [];
+  min = Infinity;
+  max = -1;
+}
+
+/** A static child: literal text of one or more segments, from its "/". */
+class StaticEdge<T> {
+  readonly text: string;
+  readonly child: Node<T>;
+
+  constructor(text: string, child: Node<T>) {
+    this.text = text;
+    this.child = child;
+  }
+}
+
+class Edge<T> {
+  readonly kind: number;
+  min = Infinity;
+  max = -1;
+  /** STATICS: the static children by the char code after their "/". */
+  byChar: (StaticEdge<T>[] | undefined)[] = [];
+  test = TEST_ANY;
+  regex: RegExp | null = null;
+  count = 0;
+  single: readonly boolean[] = [];
+  child: Node<T> | undefined = undefined;
+  /** The routes of a tail edge, by index. */
+  entries: Entry<T>[] = [];
+
+  constructor(kind: number) {
+    this.kind = kind;
+  }
+}
+
+class Tree<T> {
+  readonly root: Node<T> = new Node();
+  readonly exact: Map<string, Entry<T>> = new Map();
+}
+
+/** Whether `path` from `from` to `to` is a signed integer, like `[+-]?\d+`. */
+function isInt(path: string, from: number, to: number): boolean {
+  let c = path.charCodeAt(from);
+  if (c === 43 || c === 45) from++;
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) {
+    c = path.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
+
+/** Decodes a matched value; `path` values are decoded segment by segment. */
+function decodeValue(text: string, spans: boolean): string {
+  if (text.indexOf("%") === -1) return text;
+  return spans && text.includes("/")
+    ? text.split("/").map(decodeSegment).join("/")
+    : decodeSegment(text);
+}
+
+/** The params of `entry` from its captured texts, or `undefined`. */
+function convert<T>(entry: Entry<T>, caps: string[]): Params | undefined {
+  const params: Params = {};
+  const keys = entry.keys;
+  for (let i = 0; i < keys.length; i++) {
+    try {
+      params[keys[i]] = entry.converters[i].parse(
+        decodeValue(caps[i], entry.spans[i]),
+      );
+    } catch {
+      return undefined;
+    }
+  }
+  return params;
+}
+
+/**
+ * Runs one route's steps over an encoded path: the number of captured
+ * texts put into `caps`, or -1 when the path does not fit.
+ */
+function runSteps(
+  steps: readonly Step[],
+  path: string,
+  caps: string[],
+): number {
+  const length = path.length;
+  if (path.charCodeAt(0) !== 47) return -1;
+  let pos = 0;
+  let n = 0;
+  for (const step of steps) {
+    if (pos >= length) return -1;
+    if (step.kind === "tail") {
+      step.regex.lastIndex = pos;
+      const m = step.regex.exec(path);
+      if (m === null) return -1;
+      for (let k = 0; k < step.count; k++) {
+        const text = m[k + 1];
+        if (step.single[k] && text.includes("/")) return -1;
+        caps[n++] = text;
+      }
+      return n;
+    }
+    let end = path.indexOf("/", pos + 1);
+    if (end === -1) end = length;
+    const segment = path.slice(pos + 1, end);
+    if (step.kind === "static") {
+      if (segment !== step.text) return -1;
+    } else if (step.kind === "whole") {
+      if (segment === "" || (step.test !== null && !step.test.test(segment))) {
+        return -1;
+      }
+      caps[n++] = segment;
+    } else {
+      const m = step.regex.exec(segment);
+      if (m === null) return -1;
+      for (let k = 1; k <= step.count; k++) caps[n++] = m[k];
+    }
+    pos = end;
+  }
+  return pos === length ? n : -1;
+}
+
+/** The routes of one app, and the trees compiled from them. */
+export class Router<T> {
+  #entries: Entry<T>[] = [];
+  #methods = new Set<string>();
+  #trees: Map<string, Tree<T>> | undefined = undefined;
+  // The walk's state: a walk is synchronous, and a converter that starts
+  // another one (`#busy`) gets the linear scan instead.
+  #caps: string[] = [];
+  #best = Infinity;
+  #bestEntry: Entry<T> | undefined = undefined;
+  #bestParams: Params | undefined = undefined;
+  #after = -1;
+  #busy = false;
+
+  /** Appends a route; `methods` are upper-case. */
+  add(pattern: ParsedPattern, methods: ReadonlySet<string>, data: T): void {
+    this.#entries.push(
+      new Entry(this.#entries.length, pattern, methods, data),
+    );
+    for (const method of methods) this.#methods.add(method);
+    if (methods.has("GET")) this.#methods.add("HEAD");
+    this.#trees = undefined;
+  }
+
+  /** The number of routes. */
+  get size(): number {
+    return this.#entries.length;
+  }
+
+  /**
+   * The first route, registered after index `after`, that answers `method`
+   * (HEAD: GET too) and matches the encoded `path`, with its params.
+   */
+  find(method: string, path: string, after = -1): RouteMatch<T> | undefined {
+    if (this.#busy) return this.findLinear(method, path, after);
+    const tree = this.#tree(method);
+    if (tree === undefined) return undefined;
+    if (after < 0) {
+      const entry = tree.exact.get(path);
+      if (entry !== undefined) {
+        return { index: entry.index, data: entry.data, params: {} };
+      }
+    }
+    if (path.charCodeAt(0) !== 47) return undefined;
+    this.#best = Infinity;
+    this.#bestEntry = undefined;
+    this.#bestParams = undefined;
+    this.#after = after;
+    this.#busy = true;
+    try {
+      this.#walk(tree.root, path, 0, 0);
+    } finally {
+      this.#busy = false;
+    }
+    // (Set by the walk, which the compiler does not see.)
+    const entry = this.#bestEntry as Entry<T> | undefined;
+    if (entry === undefined) return undefined;
+    const params = this.#bestParams!;
+    this.#bestEntry = undefined;
+    this.#bestParams = undefined;
+    return { index: entry.index, data: entry.data, params };
+  }
+
+  /** The same as `find`, by trying every route in order (the reference). */
+  findLinear(
+    method: string,
+    path: string,
+    after = -1,
+  ): RouteMatch<T> | undefined {
+    const caps: string[] = [];
+    for (const entry of this.#entries) {
+      if (entry.index <= after || !entry.answers(method)) continue;
+      if (runSteps(entry.pattern.steps, path, caps) === -1) continue;
+      const params = convert(entry, caps);
+      if (params !== undefined) {
+        return { index: entry.index, data: entry.data, params };
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * The methods of the routes that match `path` but do not answer
+   * `method`, HEAD added where GET is, sorted; empty when there are none.
+   */
+  allowed(path: string, method: string): string[] {
+    if (this.find(ANY, path) === undefined) return [];
+    const allowed = new Set<string>();
+    const caps: string[] = [];
+    for (const entry of this.#entries) {
+      if (entry.answers(method)) continue;
+      if (runSteps(entry.pattern.steps, path, caps) === -1) continue;
+      if (convert(entry, caps) === undefined) continue;
+      for (const m of entry.methods) allowed.add(m);
+      if (entry.methods.has("GET")) allowed.add("HEAD");
+    }
+    return [...allowed].sort();
+  }
+
+  #tree(method: string): Tree<T> | undefined {
+    this.#trees ??= new Map();
+    let tree = this.#trees.get(method);
+    if (tree === undefined) {
+      // Only methods that some route answers get a tree, so requests with
+      // made-up methods cannot grow this map.
+      if (method !== ANY && !this.#methods.has(method)) return undefined;
+      tree = this.#build(method);
+      this.#trees.set(method, tree);
+    }
+    return tree;
+  }
+
+  #build(method: string): Tree<T> {
+    this.#busy = true;
+    try {
+      return this.#compile(method);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  #compile(method: string): Tree<T> {
+    const tree = new Tree<T>();
+    const entries = this.#entries.filter((e) => e.answers(method));
+    for (const entry of entries) insert(tree.root, entry);
+    finish(tree.root);
+    // A static route goes into the exact map when no earlier route of this
+    // method matches its path: then one lookup answers it.
+    for (const entry of entries) {
+      const path = entry.pattern.staticPath;
+      if (path === undefined || tree.exact.has(path)) continue;
+      this.#best = Infinity;
+      this.#bestEntry = undefined;
+      this.#after = -1;
+      this.#walk(tree.root, path, 0, 0);
+      if ((this.#bestEntry as Entry<T> | undefined) === entry) {
+        tree.exact.set(path, entry);
+      }
+    }
+    this.#bestEntry = undefined;
+    this.#bestParams = undefined;
+    return tree;
+  }
+
+  /** Accepts `entry` at a node reached with `n` captures, if it converts. */
+  #accept(entry: Entry<T>): boolean {
+    const params = convert(entry, this.#caps);
+    if (params === undefined) return false;
+    this.#best = entry.index;
+    this.#bestEntry = entry;
+    this.#bestParams = params;
+    return true;
+  }
+
+  #walk(node: Node<T>, path: string, pos: number, n: number): void {
+    const length = path.length;
+    if (pos === length) {
+      const entries = node.entries;
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i];
+        if (entry.index >= this.#best) return;
+        if (entry.index > this.#after && this.#accept(entry)) return;
+      }
+      return;
+    }
+    let end = path.indexOf("/", pos + 1);
+    if (end === -1) end = length;
+    const edges = node.edges;
+    const caps = this.#caps;
+    for (let i = 0; i < edges.length; i++) {
+      const edge = edges[i];
+      if (edge.min >= this.#best) return;
+      if (edge.max <= this.#after) continue;
+      switch (edge.kind) {
+        case STATICS: {
+          // The char after the "/"; an empty segment is looked up as "/".
+          const c = end === pos + 1 ? 47 : path.charCodeAt(pos + 1);
+          const bucket = edge.byChar[c];
+          if (bucket === undefined) break;
+          for (let j = 0; j < bucket.length; j++) {
+            const text = bucket[j].text;
+            const stop = pos + text.length;
+            if (stop > length) continue;
+            let k = 2;
+            while (
+              k < text.length && text.charCodeAt(k) === path.charCodeAt(pos + k)
+            ) k++;
+            if (k < text.length) continue;
+            if (stop !== length && path.charCodeAt(stop) !== 47) continue;
+            const child = bucket[j].child;
+            if (child.min < this.#best && child.max > this.#after) {
+              this.#walk(child, path, stop, n);
+            }
+            break; // Static children differ in their first segment.
+          }
+          break;
+        }
+        case WHOLE: {
+          if (end === pos + 1) break;
+          if (edge.test === TEST_ANY) {
+            caps[n] = path.slice(pos + 1, end);
+          } else if (edge.test === TEST_INT) {
+            if (!isInt(path, pos + 1, end)) break;
+            caps[n] = path.slice(pos + 1, end);
+          } else {
+            const segment = path.slice(pos + 1, end);
+            if (!edge.regex!.test(segment)) break;
+            caps[n] = segment;
+          }
+          this.#walk(edge.child!, path, end, n + 1);
+          break;
+        }
+        case MIXED: {
+          const m = edge.regex!.exec(path.slice(pos + 1, end));
+          if (m === null) break;
+          for (let k = 0; k < edge.count; k++) caps[n + k] = m[k + 1];
+          this.#walk(edge.child!, path, end, n + edge.count);
+          break;
+        }
+        default: {
+          if (edge.kind === REST) {
+            if (pos + 1 === length) break;
+            caps[n] = path.slice(pos + 1);
+          } else {
+            const regex = edge.regex!;
+            regex.lastIndex = pos;
+            const m = regex.exec(path);
+            if (m === null) break;
+            let ok = true;
+            for (let k = 0; k < edge.count; k++) {
+              const text = m[k + 1];
+              if (edge.single[k] && text.includes("/")) ok = false;
+              caps[n + k] = text;
+            }
+            if (!ok) break;
+          }
+          const entries = edge.entries;
+          for (let j = 0; j < entries.length; j++) {
+            const entry = entries[j];
+            if (entry.index >= this.#best) break;
+            if (entry.index > this.#after && this.#accept(entry)) break;
+          }
+        }
+      }
+    }
+  }
+}
+
+function insert<T>(root: Node<T>, entry: Entry<T>): void {
+  let node = root;
+  for (const step of entry.pattern.steps) {
+    if (step.kind === "static") {
+      node.statics ??= new Map();
+      let child = node.statics.get(step.text);
+      if (child === undefined) {
+        child = new Node();
+        node.statics.set(step.text, child);
+      }
+      node = child;
+      continue;
+    }
+    const key = `${step.kind}:${step.key}`;
+    let edge = node.byKey.get(key);
+    if (edge === undefined) {
+      if (step.kind === "whole") {
+        edge = new Edge(WHOLE);
+        edge.test = step.test === null
+          ? TEST_ANY
+          : step.key === INT_SOURCE
+          ? TEST_INT
+          : TEST_REGEX;
+        edge.regex = step.test;
+        edge.child = new Node();
+      } else if (step.kind === "mixed") {
+        edge = new Edge(MIXED);
+        edge.regex = step.regex;
+        edge.count = step.count;
+        edge.child = new Node();
+      } else {
+        // `.+` never meets a line break in an encoded path: the rest of
+        // the path, if not empty, is the value.
+        edge = new Edge(
+          step.key === REST_SOURCE && step.count === 1 ? REST : TAIL,
+        );
+        edge.regex = step.regex;
+        edge.count = step.count;
+        edge.single = step.single;
+      }
+      node.byKey.set(key, edge);
+    }
+    if (step.kind === "tail") {
+      edge.entries.push(entry);
+      return;
+    }
+    node = edge.child!;
+  }
+  node.entries.push(entry);
+}
+
+/**
+ * Sets the smallest and largest indexes below every node, orders its
+ * edges, and merges chains of static segments into one static edge.
+ */
+function finish<T>(node: Node<T>): void {
+  const edges: Edge<T>[] = [];
+  if (node.statics !== undefined) {
+    const edge = new Edge<T>(STATICS);
+    edge.byChar = new Array(128);
+    for (let [segment, child] of node.statics) {
+      let text = "/" + segment;
+      // A node with no routes and one static child is skipped over.
+      while (
+        child.entries.length === 0 && child.byKey.size === 0 &&
+        child.statics !== undefined && child.statics.size === 1 &&
+        segment !== ""
+      ) {
+        [segment, child] = child.statics.entries().next().value!;
+        text += "/" + segment;
+      }
+      finish(child);
+      edge.min = Math.min(edge.min, child.min);
+      edge.max = Math.max(edge.max, child.max);
+      const c = text.length > 1 ? text.charCodeAt(1) : 47;
+      (edge.byChar[c] ??= []).push(new StaticEdge(text, child));
+    }
+    node.statics = undefined;
+    edges.push(edge);
+  }
+  for (const edge of node.byKey.values()) {
+    if (edge.kind === TAIL || edge.kind === REST) {
+      edge.min = edge.entries[0].index;
+      edge.max = edge.entries[edge.entries.length - 1].index;
+    } else {
+      finish(edge.child!);
+      edge.min = edge.child!.min;
+      edge.max = edge.child!.max;
+    }
+    edges.push(edge);
+  }
+  edges.sort((a, b) => a.min - b.min);
+  node.edges = edges;
+  node.byKey = new Map();
+  node.min = node.entries.length ? node.entries[0].index : Infinity;
+  node.max = node.entries.length
+    ? node.entries[node.entries.length - 1].index
+    : -1;
+  for (const edge of edges) {
+    node.min = Math.min(node.min, edge.min);
+    node.max = Math.max(node.max, edge.max);
+  }
+}

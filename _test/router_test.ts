@@ -1,0 +1,191 @@
+// The compiled matcher against the linear scan it must agree with.
+import assert from "node:assert/strict";
+import fc from "fast-check";
+import { BUILTIN_CONVERTERS, type Converter } from "@pesto/pesto";
+import { parsePattern } from "../_route_parser.ts";
+import { Router } from "../_router.ts";
+
+// A converter whose parse refuses some text its regex accepts, so that
+// "matched but not converted" is exercised too.
+const even: Converter<number> = {
+  pattern: "\\d+",
+  parse(text) {
+    const n = Number(text);
+    if (n % 2) throw new RangeError("odd");
+    return n;
+  },
+  format: String,
+};
+const converters = { ...BUILTIN_CONVERTERS, even } as Record<
+  string,
+  Converter
+>;
+
+function router(table: [string, string[]][]): Router<string> {
+  const r = new Router<string>();
+  for (const [pattern, methods] of table) {
+    r.add(parsePattern(pattern, converters), new Set(methods), pattern);
+  }
+  return r;
+}
+
+function same(
+  r: Router<string>,
+  method: string,
+  path: string,
+  after = -1,
+): void {
+  const compiled = r.find(method, path, after);
+  const linear = r.findLinear(method, path, after);
+  assert.deepEqual(
+    compiled,
+    linear,
+    `${method} ${path} after ${after}: ${JSON.stringify(compiled)} vs ${
+      JSON.stringify(linear)
+    }`,
+  );
+}
+
+Deno.test("Router.find() agrees with the linear scan on hand-picked tables", async (t) => {
+  const cases: [string, [string, string[]][], string[]][] = [
+    ["a dynamic route before a static one", [
+      ["/a/<x:unicode>", ["GET"]],
+      ["/a/b", ["GET"]],
+    ], ["/a/b", "/a/c", "/a", "/a/b/"]],
+    ["a static route inside a longer static chain", [
+      ["/a/b/c/d", ["GET"]],
+      ["/a/<x:unicode>/c/e", ["GET"]],
+      ["/a/b/c", ["GET"]],
+    ], ["/a/b/c/d", "/a/b/c/e", "/a/b/c", "/a/x/c/e", "/a/b"]],
+    ["trailing slashes", [
+      ["/", ["GET"]],
+      ["/a/", ["GET"]],
+      ["/a", ["GET"]],
+      ["/<x:unicode>/", ["GET"]],
+    ], ["/", "/a/", "/a", "/b/", "/b"]],
+    ["tails and their order", [
+      ["/f/<p:path>/z", ["GET"]],
+      ["/f/<a:int>/<b:unicode>", ["GET"]],
+      ["/f/<p:path>", ["GET"]],
+      ["/f/x<p:path>", ["GET"]],
+    ], ["/f/1/z", "/f/1/y", "/f/1", "/f/xa/b", "/f/", "/f/a/b/c/z"]],
+    ["converters that refuse", [
+      ["/n/<n:even>", ["GET"]],
+      ["/n/<n:int>", ["POST"]],
+      ["/n/<n:int>", ["GET"]],
+      ["/n/<s:unicode>", ["GET"]],
+    ], ["/n/2", "/n/3", "/n/x", "/n/99999999999999999999"]],
+    ["mixed segments", [
+      ["/<p:any('about', 'help')>.html", ["GET"]],
+      ["/<a:int>-<b:int>", ["GET"]],
+      ["/<name:unicode>.html", ["GET"]],
+    ], ["/about.html", "/x.html", "/1-2", "/1-x", "/help.htm"]],
+  ];
+  for (const [what, table, paths] of cases) {
+    await t.step(what, () => {
+      const r = router(table);
+      for (const path of paths) {
+        for (const method of ["GET", "HEAD", "POST", "PUT"]) {
+          for (let after = -1; after < table.length; after++) {
+            same(r, method, path, after);
+          }
+        }
+      }
+    });
+  }
+});
+
+Deno.test("Router.find() serves HEAD from GET routes, and nothing for unknown methods", () => {
+  const r = router([["/a", ["GET"]], ["/a", ["HEAD"]], ["/b", ["POST"]]]);
+  assert.equal(r.find("HEAD", "/a")?.index, 0);
+  assert.equal(r.find("HEAD", "/b"), undefined);
+  assert.equal(r.find("BREW", "/a"), undefined);
+  assert.deepEqual(r.allowed("/a", "POST"), ["GET", "HEAD"]);
+  assert.deepEqual(r.allowed("/b", "GET"), ["POST"]);
+  assert.deepEqual(r.allowed("/c", "GET"), []);
+});
+
+Deno.test("Router.find() is recompiled when routes are added", () => {
+  const r = router([["/a/<n:int>", ["GET"]]]);
+  assert.equal(r.find("GET", "/a/x"), undefined);
+  r.add(parsePattern("/a/<s:unicode>", converters), new Set(["GET"]), "s");
+  assert.deepEqual(r.find("GET", "/a/x"), {
+    index: 1,
+    data: "s",
+    params: { s: "x" },
+  });
+  r.add(parsePattern("/b", converters), new Set(["PUT"]), "b");
+  assert.equal(r.find("PUT", "/b")?.index, 2);
+});
+
+// Random tables over a small alphabet, so that routes overlap often.
+const segment = fc.constantFrom(
+  "a",
+  "b",
+  "ab",
+  "v<v:int>",
+  "<s:unicode>",
+  "<n:int>",
+  "<e:even>",
+  "<c:any('a', 'ab', '1')>",
+  "<x:int>.json",
+  "<y:unicode>-<z:int>",
+);
+const last = fc.constantFrom("", "/", "/<p:path>", "/<p:path>/a", "/x<p:path>");
+const routeDef = fc.tuple(
+  fc.array(segment, { minLength: 0, maxLength: 4 }),
+  last,
+  fc.subarray(["GET", "POST", "HEAD"], { minLength: 1 }),
+).map(([segments, end, methods]): [string, string[]] => {
+  // Placeholder names must differ within a pattern.
+  let i = 0;
+  const pattern = ("/" + segments.join("/") + end)
+    .replace(/<(\w*):/g, () => `<k${i++}:`)
+    .replace(/\/\/+/g, "/");
+  return [pattern || "/", methods];
+});
+const pathSegment = fc.constantFrom(
+  "a",
+  "b",
+  "ab",
+  "1",
+  "2",
+  "-3",
+  "v1",
+  "vx",
+  "1.json",
+  "a.json",
+  "x-1",
+  "x-y",
+  "xa",
+  "a%2Fb",
+  "99999999999999999999",
+);
+const path = fc.tuple(
+  fc.array(pathSegment, { minLength: 0, maxLength: 6 }),
+  fc.boolean(),
+).map(([segments, slash]) =>
+  "/" + segments.join("/") + (slash && segments.length ? "/" : "")
+);
+
+Deno.test("Router.find() agrees with the linear scan on random tables and paths", () => {
+  let pairs = 0;
+  fc.assert(
+    fc.property(
+      fc.array(routeDef, { minLength: 1, maxLength: 14 }),
+      fc.array(path, { minLength: 1, maxLength: 12 }),
+      fc.constantFrom("GET", "POST", "HEAD", "PUT"),
+      (table, paths, method) => {
+        const r = router(table);
+        for (const p of paths) {
+          same(r, method, p);
+          const first = r.findLinear(method, p);
+          if (first) same(r, method, p, first.index);
+          pairs++;
+        }
+      },
+    ),
+    { numRuns: 1500 },
+  );
+  assert.ok(pairs > 5000, `${pairs} pairs`);
+});
