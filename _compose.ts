@@ -27,7 +27,7 @@ export function fetchOf(app: AnyFetch | { fetch: AnyFetch }): AnyFetch {
 }
 
 /**
- * A copy of `raw` for `url` (method, headers, body and signal kept), with
+ * A copy of `raw` for `url` (method, headers and body kept), with
  * the session and overrides of `raw` carried over and `overrides` applied.
  */
 export function deriveRequest(
@@ -40,8 +40,6 @@ export function deriveRequest(
     method: raw.method,
     headers: raw.headers,
     body: raw.body,
-    signal: raw.signal,
-    redirect: raw.redirect,
     ...init,
   });
   const session = sessionOf.get(raw);
