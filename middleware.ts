@@ -94,8 +94,12 @@ export type FetchApp =
  * Chains middlewares into one: `compose(a, b)(handler)` is
  * `a(b(handler))`, so `a` sees the request first and the response last.
  *
+ * The result is a {@linkcode Middleware} that also takes any app as its
+ * `next`: a `DispatcherApp`, a Hono app, or a fetch handler that answers
+ * synchronously.
+ *
  * @param middlewares The middlewares, outermost first.
- * @returns One middleware; with none, the identity.
+ * @returns One middleware; with none, one that passes requests through.
  *
  * @example
  * ```ts
@@ -112,7 +116,9 @@ export type FetchApp =
  * assert.deepEqual(order, ["a", "b"]);
  * ```
  */
-export function compose(...middlewares: Middleware[]): Middleware {
+export function compose(
+  ...middlewares: Middleware[]
+): (next: FetchApp) => FetchHandler {
   for (const [i, middleware] of middlewares.entries()) {
     if (typeof middleware !== "function") {
       throw new TypeError(
@@ -120,7 +126,8 @@ export function compose(...middlewares: Middleware[]): Middleware {
       );
     }
   }
-  return (next) => middlewares.reduceRight((inner, m) => m(inner), next);
+  return (next) =>
+    middlewares.reduceRight((inner, m) => m(inner), asFetchHandler(next));
 }
 
 /** The fetch handler of an app, always returning a promise. */
