@@ -6,36 +6,55 @@ import type { Handler, ToHandlerOptions } from "./core.ts";
 import type { Request } from "./request.ts";
 import { Response } from "./response.ts";
 
-/** Runs `handler` as the current request's handler; never throws. */
+/**
+ * Runs `handler` as the current request's handler and maps what it throws;
+ * never rejects. The request's async context is entered once, and error
+ * responses are built inside it too (a relative redirect needs it).
+ */
 export function runHandler(
   handler: Handler<[]>,
   request: Request,
   options: ToHandlerOptions = {},
 ): Promise<globalThis.Response> {
-  return requestContext.run(request, settle, handler, request, options);
+  let result: unknown;
+  try {
+    result = requestContext.run(request, handler, request);
+  } catch (error) {
+    return Promise.resolve(failed(error, request, options));
+  }
+  if (result instanceof globalThis.Response) return Promise.resolve(result);
+  return Promise.resolve(result).then(
+    (value) =>
+      value instanceof globalThis.Response
+        ? value
+        : failed(notAResponse(value), request, options),
+    (error) => failed(error, request, options),
+  );
 }
 
-async function settle(
-  handler: Handler<[]>,
+function notAResponse(value: unknown): TypeError {
+  return new TypeError(
+    `Handler returned ${typeof value} instead of a Response`,
+  );
+}
+
+function failed(
+  error: unknown,
   request: Request,
   options: ToHandlerOptions,
-): Promise<globalThis.Response> {
-  try {
-    const result = await handler(request);
-    if (!(result instanceof globalThis.Response)) {
-      throw new TypeError(
-        `Handler returned ${typeof result} instead of a Response`,
-      );
-    }
-    return result;
-  } catch (error) {
+): globalThis.Response {
+  return requestContext.run(request, () => {
     try {
       return errorResponse(error, request, options);
     } catch (inner) {
-      // An error's own toResponse() failed (a bad redirect target, say).
-      return errorResponse(inner, request, options);
+      // The error's own response could not be built (a bad redirect target).
+      try {
+        return errorResponse(inner, request, options);
+      } catch {
+        return Response.internalServerError();
+      }
     }
-  }
+  });
 }
 
 /**
