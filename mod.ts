@@ -51,8 +51,3 @@ export * from "./static.ts";
 export * from "./caching.ts";
 export * from "./middleware.ts";
 export * from "./testing.ts";
-export * from "./session.ts";
-export * from "./static.ts";
-export * from "./caching.ts";
-export * from "./middleware.ts";
-export * from "./testing.ts";

@@ -46,8 +46,6 @@ import {
 } from "./_context.ts";
 import type { Session } from "./session.ts";
 import { sessionOf } from "./_session_state.ts";
-import type { Session } from "./session.ts";
-import { sessionOf } from "./_session_state.ts";
 
 export { LengthRequired, PayloadTooLarge, RequestParseError, RequestTimeout };
 
@@ -463,38 +461,6 @@ export class Request {
    */
   get cookies(): MultiDict<string> {
     return this.#cookies ??= parseCookieHeader(this.#raw.headers.get("cookie"));
-  }
-
-  /**
-   * The session of this request, loaded by `sessionMiddleware` (see
-   * `session.ts`): JSON values by key, saved when changed.
-   *
-   * @returns The session.
-   * @throws {TypeError} When the request did not go through
-   *   `sessionMiddleware()`.
-   *
-   * @example
-   * ```ts
-   * import { compose, Response, sessionMiddleware, toHandler } from "@pesto/pesto";
-   * import assert from "node:assert/strict";
-   *
-   * const fetch = compose(sessionMiddleware())(toHandler((request) => {
-   *   request.session.set("seen", true);
-   *   return new Response(String(request.session.isNew));
-   * }));
-   * const r = await fetch(new Request("http://x.test/"));
-   * assert.equal(await r.text(), "true");
-   * assert.match(r.headers.get("set-cookie")!, /^pesto_session=/);
-   * ```
-   */
-  get session(): Session {
-    const session = sessionOf.get(this.#raw);
-    if (session === undefined) {
-      throw new TypeError(
-        "Cannot read request.session: the request did not go through sessionMiddleware()",
-      );
-    }
-    return session;
   }
 
   /**
