@@ -1196,6 +1196,23 @@ export class RedisSessionStore implements SessionStore {
    *
    * @param id The session id.
    * @returns The record, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * import { RedisSessionStore } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const data = new Map<string, string>();
+   * const client = {
+   *   sendCommand([command, key, value]: string[]) {
+   *     if (command === "SET") data.set(key, value);
+   *     if (command === "DEL") data.delete(key);
+   *     return Promise.resolve(command === "GET" ? data.get(key) ?? null : "OK");
+   *   },
+   * };
+   * const store = new RedisSessionStore({ client });
+   * assert.equal(await store.get("nope"), undefined);
+   * ```
    */
   async get(id: string): Promise<SessionRecord | undefined> {
     const client = await this.#connect();
@@ -1210,6 +1227,24 @@ export class RedisSessionStore implements SessionStore {
    * @param id The session id.
    * @param record The record.
    * @throws {TypeError} When the record is malformed.
+   *
+   * @example
+   * ```ts
+   * import { RedisSessionStore } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const data = new Map<string, string>();
+   * const client = {
+   *   sendCommand([command, key, value]: string[]) {
+   *     if (command === "SET") data.set(key, value);
+   *     if (command === "DEL") data.delete(key);
+   *     return Promise.resolve(command === "GET" ? data.get(key) ?? null : "OK");
+   *   },
+   * };
+   * const store = new RedisSessionStore({ client });
+   * await store.set("a", { data: { n: 1 }, createdAt: 0, expiresAt: Date.now() + 1000 });
+   * assert.ok(data.has("pesto_session:a"));
+   * ```
    */
   async set(id: string, record: SessionRecord): Promise<void> {
     const text = recordText(record);
@@ -1231,17 +1266,58 @@ export class RedisSessionStore implements SessionStore {
    * Forgets a session.
    *
    * @param id The session id.
+   *
+   * @example
+   * ```ts
+   * import { RedisSessionStore } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const data = new Map<string, string>();
+   * const client = {
+   *   sendCommand([command, key, value]: string[]) {
+   *     if (command === "SET") data.set(key, value);
+   *     if (command === "DEL") data.delete(key);
+   *     return Promise.resolve(command === "GET" ? data.get(key) ?? null : "OK");
+   *   },
+   * };
+   * const store = new RedisSessionStore({ client });
+   * await store.set("a", { data: {}, createdAt: 0, expiresAt: Date.now() + 1000 });
+   * await store.delete("a");
+   * assert.equal(data.size, 0);
+   * ```
    */
   async delete(id: string): Promise<void> {
     const client = await this.#connect();
     await client.sendCommand(["DEL", this.#prefix + id]);
   }
 
-  /** Closes the connection, when the store made it. */
+  /**
+   * Closes the connection, when the store made it (a given `client` is
+   * left open).
+   *
+   * @example
+   * ```ts
+   * import { RedisSessionStore } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const data = new Map<string, string>();
+   * const client = {
+   *   sendCommand([command, key, value]: string[]) {
+   *     if (command === "SET") data.set(key, value);
+   *     if (command === "DEL") data.delete(key);
+   *     return Promise.resolve(command === "GET" ? data.get(key) ?? null : "OK");
+   *   },
+   * };
+   * const store = new RedisSessionStore({ client });
+   * await store.close();
+   * assert.equal(await store.get("a"), undefined); // the client is still usable
+   * ```
+   */
   async close(): Promise<void> {
+    if (this.#options.client) return;
     const connecting = this.#client;
     this.#client = undefined;
-    if (!connecting || this.#options.client) return;
+    if (!connecting) return;
     let client: OwnedClient;
     try {
       client = await connecting as OwnedClient;
