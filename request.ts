@@ -480,7 +480,7 @@ export class Request {
    *   request.session.set("seen", true);
    *   return new Response(String(request.session.isNew));
    * }));
-   * const r = await fetch(new Request("http://x.test/"));
+   * const r = await fetch(new globalThis.Request("http://x.test/"));
    * assert.equal(await r.text(), "true");
    * assert.match(r.headers.get("set-cookie")!, /^pesto_session=/);
    * ```
