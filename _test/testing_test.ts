@@ -1,9 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  DispatcherApp,
-  Request as PestoRequest,
-  Response,
-} from "@pesto/pesto";
+import { DispatcherApp, Request as PestoRequest, Response } from "@pesto/pesto";
 import { TestApp, TestResponse } from "@pesto/pesto/testing";
 import { Hono } from "hono";
 
