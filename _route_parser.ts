@@ -111,6 +111,21 @@ export interface ParsedPattern {
 }
 
 const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;
+
+/** The parse of converters whose value is the text (the matcher skips it). */
+export const identity = (text: string): string => text;
+
+/** Whether `text` from `from` to `to` is a signed integer, like `[+-]?\d+`. */
+export function isInt(text: string, from: number, to: number): boolean {
+  let c = text.charCodeAt(from);
+  if (c === 43 || c === 45) from++;
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) {
+    c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+  }
+  return true;
+}
 /** The pattern of a converter usable only with arguments (`any`). */
 export const NEVER = "(?!)";
 /** What `unicode` matches; a step with it needs no regex. */

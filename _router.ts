@@ -13,7 +13,13 @@
 // that no earlier route can match is answered from one Map lookup of the
 // whole path. Adding a route drops the compiled trees.
 import { decodeSegment } from "./_path.ts";
-import type { Converter, ParsedPattern, Step } from "./_route_parser.ts";
+import {
+  type Converter,
+  identity,
+  isInt,
+  type ParsedPattern,
+  type Step,
+} from "./_route_parser.ts";
 
 /** Converted params by placeholder name (or anonymous position). */
 export type Params = Record<string | number, unknown>;
@@ -58,6 +64,9 @@ class Entry<T> {
   }
 }
 
+/** No index: larger than any. */
+const NONE = 0x3fffffff;
+
 // Edge kinds.
 const STATICS = 0; // the static children, one edge for all of them
 const WHOLE = 1; // one segment, one placeholder
@@ -81,7 +90,7 @@ class Node<T> {
   byKey: Map<string, Edge<T>> = new Map();
   /** All edges, by smallest index. */
   edges: Edge<T>[] = [];
-  min = Infinity;
+  min = NONE;
   max = -1;
 }
 
@@ -98,7 +107,7 @@ class StaticEdge<T> {
 
 class Edge<T> {
   readonly kind: number;
-  min = Infinity;
+  min = NONE;
   max = -1;
   /** STATICS: the static children by the char code after their "/". */
   byChar: (StaticEdge<T>[] | undefined)[] = [];
@@ -120,21 +129,8 @@ class Tree<T> {
   readonly exact: Map<string, Entry<T>> = new Map();
 }
 
-/** Whether `path` from `from` to `to` is a signed integer, like `[+-]?\d+`. */
-function isInt(path: string, from: number, to: number): boolean {
-  let c = path.charCodeAt(from);
-  if (c === 43 || c === 45) from++;
-  if (from >= to) return false;
-  for (let i = from; i < to; i++) {
-    c = path.charCodeAt(i);
-    if (c < 48 || c > 57) return false;
-  }
-  return true;
-}
-
 /** Decodes a matched value; `path` values are decoded segment by segment. */
 function decodeValue(text: string, spans: boolean): string {
-  if (text.indexOf("%") === -1) return text;
   return spans && text.includes("/")
     ? text.split("/").map(decodeSegment).join("/")
     : decodeSegment(text);
@@ -144,14 +140,16 @@ function decodeValue(text: string, spans: boolean): string {
 function convert<T>(entry: Entry<T>, caps: string[]): Params | undefined {
   const params: Params = {};
   const keys = entry.keys;
-  for (let i = 0; i < keys.length; i++) {
-    try {
-      params[keys[i]] = entry.converters[i].parse(
-        decodeValue(caps[i], entry.spans[i]),
-      );
-    } catch {
-      return undefined;
+  const converters = entry.converters;
+  try {
+    for (let i = 0; i < keys.length; i++) {
+      let text = caps[i];
+      if (text.indexOf("%") !== -1) text = decodeValue(text, entry.spans[i]);
+      const parse = converters[i].parse;
+      params[keys[i]] = parse === identity ? text : parse(text);
     }
+  } catch {
+    return undefined;
   }
   return params;
 }
@@ -210,7 +208,7 @@ export class Router<T> {
   // The walk's state: a walk is synchronous, and a converter that starts
   // another one (`#busy`) gets the linear scan instead.
   #caps: string[] = [];
-  #best = Infinity;
+  #best = NONE;
   #bestEntry: Entry<T> | undefined = undefined;
   #bestParams: Params | undefined = undefined;
   #after = -1;
@@ -237,7 +235,7 @@ export class Router<T> {
    */
   find(method: string, path: string, after = -1): RouteMatch<T> | undefined {
     if (this.#busy) return this.findLinear(method, path, after);
-    const tree = this.#tree(method);
+    const tree = this.#trees?.get(method) ?? this.#tree(method);
     if (tree === undefined) return undefined;
     if (after < 0) {
       const entry = tree.exact.get(path);
@@ -246,19 +244,14 @@ export class Router<T> {
       }
     }
     if (path.charCodeAt(0) !== 47) return undefined;
-    this.#best = Infinity;
-    this.#bestEntry = undefined;
-    this.#bestParams = undefined;
+    // The walk cannot throw: converters are called inside a try.
+    this.#best = NONE;
     this.#after = after;
     this.#busy = true;
-    try {
-      this.#walk(tree.root, path, 0, 0);
-    } finally {
-      this.#busy = false;
-    }
-    // (Set by the walk, which the compiler does not see.)
-    const entry = this.#bestEntry as Entry<T> | undefined;
-    if (entry === undefined) return undefined;
+    this.#walk(tree.root, path, 0, 0);
+    this.#busy = false;
+    if (this.#best === NONE) return undefined;
+    const entry = this.#bestEntry!;
     const params = this.#bestParams!;
     this.#bestEntry = undefined;
     this.#bestParams = undefined;
@@ -333,7 +326,7 @@ export class Router<T> {
     for (const entry of entries) {
       const path = entry.pattern.staticPath;
       if (path === undefined || tree.exact.has(path)) continue;
-      this.#best = Infinity;
+      this.#best = NONE;
       this.#bestEntry = undefined;
       this.#after = -1;
       this.#walk(tree.root, path, 0, 0);
@@ -356,31 +349,33 @@ export class Router<T> {
     return true;
   }
 
+  // The last edge of a node is followed in the loop, not by recursion.
   #walk(node: Node<T>, path: string, pos: number, n: number): void {
     const length = path.length;
-    if (pos === length) {
-      const entries = node.entries;
-      for (let i = 0; i < entries.length; i++) {
-        const entry = entries[i];
-        if (entry.index >= this.#best) return;
-        if (entry.index > this.#after && this.#accept(entry)) return;
-      }
-      return;
-    }
-    let end = path.indexOf("/", pos + 1);
-    if (end === -1) end = length;
-    const edges = node.edges;
     const caps = this.#caps;
-    for (let i = 0; i < edges.length; i++) {
-      const edge = edges[i];
-      if (edge.min >= this.#best) return;
-      if (edge.max <= this.#after) continue;
-      switch (edge.kind) {
-        case STATICS: {
+    walk: for (;;) {
+      if (pos === length) {
+        const entries = node.entries;
+        for (let i = 0; i < entries.length; i++) {
+          const entry = entries[i];
+          if (entry.index >= this.#best) return;
+          if (entry.index > this.#after && this.#accept(entry)) return;
+        }
+        return;
+      }
+      const edges = node.edges;
+      const last = edges.length - 1;
+      let end = -1;
+      for (let i = 0; i <= last; i++) {
+        const edge = edges[i];
+        if (edge.min >= this.#best) return;
+        if (edge.max <= this.#after) continue;
+        const kind = edge.kind;
+        if (kind === STATICS) {
           // The char after the "/"; an empty segment is looked up as "/".
-          const c = end === pos + 1 ? 47 : path.charCodeAt(pos + 1);
+          const c = pos + 1 === length ? 47 : path.charCodeAt(pos + 1);
           const bucket = edge.byChar[c];
-          if (bucket === undefined) break;
+          if (bucket === undefined) continue;
           for (let j = 0; j < bucket.length; j++) {
             const text = bucket[j].text;
             const stop = pos + text.length;
@@ -392,51 +387,59 @@ export class Router<T> {
             if (k < text.length) continue;
             if (stop !== length && path.charCodeAt(stop) !== 47) continue;
             const child = bucket[j].child;
-            if (child.min < this.#best && child.max > this.#after) {
-              this.#walk(child, path, stop, n);
+            if (child.min >= this.#best || child.max <= this.#after) break;
+            if (i === last) {
+              node = child;
+              pos = stop;
+              continue walk;
             }
+            this.#walk(child, path, stop, n);
             break; // Static children differ in their first segment.
           }
-          break;
+          continue;
         }
-        case WHOLE: {
-          if (end === pos + 1) break;
-          if (edge.test === TEST_ANY) {
+        if (end === -1) {
+          end = path.indexOf("/", pos + 1);
+          if (end === -1) end = length;
+        }
+        let next: Node<T>;
+        let count = 1;
+        if (kind === WHOLE) {
+          if (end === pos + 1) continue;
+          const test = edge.test;
+          if (test === TEST_ANY) {
             caps[n] = path.slice(pos + 1, end);
-          } else if (edge.test === TEST_INT) {
-            if (!isInt(path, pos + 1, end)) break;
+          } else if (test === TEST_INT) {
+            if (!isInt(path, pos + 1, end)) continue;
             caps[n] = path.slice(pos + 1, end);
           } else {
             const segment = path.slice(pos + 1, end);
-            if (!edge.regex!.test(segment)) break;
+            if (!edge.regex!.test(segment)) continue;
             caps[n] = segment;
           }
-          this.#walk(edge.child!, path, end, n + 1);
-          break;
-        }
-        case MIXED: {
+          next = edge.child!;
+        } else if (kind === MIXED) {
           const m = edge.regex!.exec(path.slice(pos + 1, end));
-          if (m === null) break;
-          for (let k = 0; k < edge.count; k++) caps[n + k] = m[k + 1];
-          this.#walk(edge.child!, path, end, n + edge.count);
-          break;
-        }
-        default: {
-          if (edge.kind === REST) {
-            if (pos + 1 === length) break;
+          if (m === null) continue;
+          count = edge.count;
+          for (let k = 0; k < count; k++) caps[n + k] = m[k + 1];
+          next = edge.child!;
+        } else {
+          if (kind === REST) {
+            if (pos + 1 === length) continue;
             caps[n] = path.slice(pos + 1);
           } else {
             const regex = edge.regex!;
             regex.lastIndex = pos;
             const m = regex.exec(path);
-            if (m === null) break;
+            if (m === null) continue;
             let ok = true;
             for (let k = 0; k < edge.count; k++) {
               const text = m[k + 1];
               if (edge.single[k] && text.includes("/")) ok = false;
               caps[n + k] = text;
             }
-            if (!ok) break;
+            if (!ok) continue;
           }
           const entries = edge.entries;
           for (let j = 0; j < entries.length; j++) {
@@ -444,8 +447,17 @@ export class Router<T> {
             if (entry.index >= this.#best) break;
             if (entry.index > this.#after && this.#accept(entry)) break;
           }
+          continue;
         }
+        if (i === last) {
+          node = next;
+          pos = end;
+          n += count;
+          continue walk;
+        }
+        this.#walk(next, path, end, n + count);
       }
+      return;
     }
   }
 }
@@ -544,7 +556,7 @@ function finish<T>(node: Node<T>): void {
   edges.sort((a, b) => a.min - b.min);
   node.edges = edges;
   node.byKey = new Map();
-  node.min = node.entries.length ? node.entries[0].index : Infinity;
+  node.min = node.entries.length ? node.entries[0].index : NONE;
   node.max = node.entries.length
     ? node.entries[node.entries.length - 1].index
     : -1;

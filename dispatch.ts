@@ -11,14 +11,34 @@
  * Rules, as in Pesto: the first registered route that matches wins; `/foo`
  * and `/foo/` are different routes; paths are normalised (`//`, `.`, `..`)
  * without a redirect; HEAD is served by GET; a path that matches only under
- * other methods is a 405 with a sorted `Allow` header; otherwise 404.
+ * other methods is a 405 with a sorted `Allow` header (and OPTIONS is
+ * answered with it); otherwise 404.
+ *
+ * Matching works on the canonical, still percent-encoded path
+ * (`request.encodedPath`), one segment at a time: a placeholder other than
+ * `path` never spans a `/`, so `%2F` inside a value never splits segments;
+ * values are percent-decoded once matched, then given to the converter's
+ * `parse` (a `parse` that throws means "no match"). Literal text is written
+ * decoded (`/café`) and matched exactly. Routes are compiled, per method and
+ * on first use after a change, into a tree of segments with a map of the
+ * static paths, so the time to find a route hardly grows with the number of
+ * routes.
  *
  * Differences from Python's Pesto (`pesto.dispatch`): handlers take
- * `(request, params)`; converters are registered per app (no global
- * registry); converter arguments are parsed, never `eval`ed; method names
- * are case-insensitive; `Allow` is sorted; `url()` percent-encodes values
- * and throws {@linkcode URLGenerationError} for missing ones; query strings
- * it builds use `&`; `float` and `uuid` are built in.
+ * `(request, params)`, anonymous placeholders included (`params[0]`);
+ * converters are registered per app (no global registry); converter
+ * arguments are parsed (quoted strings, `r'…'` too), never `eval`ed; a
+ * malformed pattern, an unknown converter, a regex with capturing groups, a
+ * `<name>` without a converter and a route that an earlier one makes
+ * unreachable throw at registration; values are matched before decoding;
+ * method names are case-insensitive; `Allow` is sorted; `url()`
+ * percent-encodes values and throws {@linkcode URLGenerationError} for
+ * missing or unformattable ones (Pesto raised a bare `KeyError`); query
+ * strings it builds use `&`; `float` and `uuid` are built in.
+ *
+ * Handlers that build URLs of each other's routes need an explicit return
+ * type (`(): Response => …`): otherwise TypeScript reports a circular
+ * inference between the two routes' types.
  *
  * @example
  * ```ts
@@ -44,6 +64,8 @@ import {
   type Converter,
   encodeLiteral,
   escapeRegex,
+  identity,
+  isInt,
   NEVER,
   type ParsedPattern,
   parsePattern,
@@ -133,27 +155,55 @@ export type Decorator = (handler: Handler<any[]>) => Handler<any[]>;
 
 /** Options of `app.match()`. */
 export interface RouteOptions {
-  /** A name for `app.urlfor(name, …)`. */
+  /**
+   * A name for `app.urlfor(name, …)`; unique within the app.
+   * @default {undefined} (no name)
+   */
   name?: string;
-  /** The route is skipped when this returns `false`. */
+  /**
+   * The route is skipped when this returns (or resolves to) `false`; the
+   * next matching route is tried.
+   * @default {undefined} (always taken)
+   */
   predicate?: (request: Request) => boolean | Promise<boolean>;
-  /** Wrappers for this route's handlers: `[a, b]` gives `a(b(handler))`. */
+  /**
+   * Wrappers for this route's handlers: `[a, b]` gives `a(b(handler))`.
+   * @default {[]}
+   */
   decorators?: Decorator[];
-  /** Request limits for this route (each given value wins over the app's). */
+  /**
+   * Request limits for this route (each given value wins over the app's).
+   * @default {undefined} (the app's limits)
+   */
   limits?: RequestLimits;
 }
 
 /** Options of `route.url()` and `app.urlfor()`. */
 export interface UrlOptions {
-  /** A query string, or data to encode into one. */
+  /**
+   * A query string, or data to encode into one (joined with `&`).
+   * @default {undefined} (no query)
+   */
   query?: QueryInit;
-  /** A fragment, without `#`. */
+  /**
+   * A fragment, without `#`; it is percent-encoded.
+   * @default {undefined} (no fragment)
+   */
   fragment?: string;
-  /** The scheme; defaults to the current request's. */
+  /**
+   * The scheme.
+   * @default {undefined} (the current request's, else `"http"`)
+   */
   scheme?: string;
-  /** `host[:port]`; defaults to the current request's. Needed outside a request. */
+  /**
+   * `host[:port]`. Needed outside a request.
+   * @default {undefined} (the current request's)
+   */
   host?: string;
-  /** The decoded script name; defaults to the current request's. */
+  /**
+   * The decoded script name the app is mounted under.
+   * @default {undefined} (the current request's, else `""`)
+   */
   scriptName?: string;
 }
 
@@ -168,22 +218,42 @@ export type PathArgs<P> = {} extends P ? [params?: P] : [params: P];
 
 /** Options of `new DispatcherApp(options)`. */
 export interface DispatcherOptions<C> {
-  /** Literal text put before every pattern given to `match()`. */
+  /**
+   * Literal text put before every pattern given to `match()`.
+   * @default {""}
+   */
   prefix?: string;
-  /** Custom converters by name; they may replace built-in ones. */
+  /**
+   * Custom converters by name (identifiers); they may replace built-in
+   * ones, in this app only.
+   * @default {{}}
+   */
   converters?: C;
-  /** Request limits for every route. */
+  /**
+   * Request limits for every route.
+   * @default {undefined} (`DEFAULT_LIMITS`)
+   */
   limits?: RequestLimits;
-  /** Answers when no route matches the path. */
+  /**
+   * Answers when no route matches the path.
+   * @default {undefined} (`Response.notFound()`)
+   */
   notFound?: (request: Request) => HandlerResult;
-  /** Answers when routes match the path but not the method. */
+  /**
+   * Answers when routes match the path but not the method, with the
+   * allowed methods, sorted.
+   * @default {undefined} (`Response.methodNotAllowed(allowed)`)
+   */
   methodNotAllowed?: (request: Request, allowed: string[]) => HandlerResult;
   /**
    * Put errors and stacks in 500 bodies (for development only).
    * @default {false}
    */
   debug?: boolean;
-  /** Called with each error that becomes a 500, instead of `console.error`. */
+  /**
+   * Called with each error that becomes a 500, instead of `console.error`.
+   * @default {undefined} (`console.error`)
+   */
   onError?: (error: unknown, request: Request) => void;
 }
 
@@ -268,7 +338,6 @@ export class NamedRouteNotFound extends Error {
 // ---------------------------------------------------------------------------
 // Built-in converters
 
-const INT_RE = /^[+-]?\d+$/;
 const FLOAT_RE = /^[+-]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const UUID_RE =
   /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
@@ -281,7 +350,7 @@ function formatError(what: string, value: unknown): never {
 
 const unicodeConverter: Converter<string> = {
   pattern: "[^/]+",
-  parse: (text) => text,
+  parse: identity,
   format: (value) =>
     typeof value === "string" ? value : formatError("expected a string", value),
 };
@@ -313,7 +382,7 @@ export const BUILTIN_CONVERTERS: {
     pattern: "[+-]?\\d+",
     parse(text: string): number {
       const n = Number(text);
-      if (!INT_RE.test(text) || !Number.isSafeInteger(n)) {
+      if (!isInt(text, 0, text.length) || !Number.isSafeInteger(n)) {
         throw new RangeError("not a safe integer");
       }
       return n === 0 ? 0 : n;
@@ -341,7 +410,7 @@ export const BUILTIN_CONVERTERS: {
   path: {
     pattern: ".+",
     spansSegments: true,
-    parse: (text: string) => text,
+    parse: identity,
     format(value: string): string {
       if (typeof value !== "string") formatError("expected a string", value);
       const segments = value.split("/");
@@ -677,8 +746,10 @@ interface RouteRecord {
  * Maps URL patterns to handlers, and builds URLs back from them.
  *
  * **Priority**: routes are tried in the order they were registered, and the
- * first whose pattern matches the path, whose methods include the request's
- * (HEAD counts as GET) and whose predicate (if any) passes wins.
+ * first whose pattern matches the path, whose converters accept the values,
+ * whose methods include the request's (HEAD counts as GET) and whose
+ * predicate (if any) passes wins. A static route registered after a
+ * matching dynamic one does not win over it.
  *
  * @typeParam C The custom converters, by name.
  *
@@ -850,10 +921,13 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
    * @param handler Called as `handler(request, params)`.
    * @param options `name`, `predicate`, `decorators`, `limits`.
    * @returns The route, to build its URL with `url()` or `path()`.
-   * @throws {SyntaxError} When the pattern is malformed.
-   * @throws {TypeError} When a converter is unknown or its regex is bad, no
-   *   method is given, or the same pattern is already routed for one of the
-   *   methods without a predicate.
+   * @throws {SyntaxError} When the pattern is malformed (the message names
+   *   the pattern and the problem), or has an empty, `.` or `..` segment.
+   * @throws {TypeError} When a converter is unknown, its regex does not
+   *   compile or has capturing groups, a method is not a method name or is
+   *   given twice, a handler or decorator is not a function, the name is
+   *   taken, or an earlier route without a predicate has the same pattern
+   *   (up to placeholder names) for one of the methods.
    *
    * @example
    * ```ts
@@ -880,7 +954,8 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
    * @param options `name`, `predicate`, `decorators`, `limits`.
    * @returns The route.
    * @throws {SyntaxError} When the pattern is malformed.
-   * @throws {TypeError} When a converter is unknown, or no handler is given.
+   * @throws {TypeError} When a converter is unknown or bad, no handler is
+   *   given, or the route is a duplicate (see the other overload).
    *
    * @example
    * ```ts
