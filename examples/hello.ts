@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { Response, serve, toHandler } from "jsr:@pesto/pesto";
+import { Response, serve, toHandler } from "@pesto/pesto";
 
 /** Answers every request with a heading. */
 export function handler(): Response {

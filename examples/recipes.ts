@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { DispatcherApp, escapeHtml, Response, serve } from "jsr:@pesto/pesto";
+import { DispatcherApp, escapeHtml, Response, serve } from "@pesto/pesto";
 
 const recipes: Record<string, string> = {
   pesto: "Blend garlic, oil, parmesan and pine nuts.",
