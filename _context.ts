@@ -13,17 +13,70 @@ export const closeWithoutBody: WeakMap<globalThis.Response, () => void> =
   new WeakMap();
 
 /**
- * Runs `run` once the response is sent: through `Deno.serve`'s `completed`
- * promise when there is one, else on the next turn of the event loop.
+ * Runs what waits for the response to be sent (the `onClose` callbacks of a
+ * response without a body, and the cleanups of `raw`): through
+ * `Deno.serve`'s `completed` promise when there is one (it settles when the
+ * response is sent or the client went away), else on the next turn of the
+ * event loop.
  */
 export function afterSent(
   response: globalThis.Response,
   completed: Promise<void> | undefined,
+  raw?: globalThis.Request,
 ): void {
-  const run = closeWithoutBody.get(response);
-  if (!run) return;
+  const close = closeWithoutBody.get(response);
+  let cleanup: (() => void) | undefined;
+  if (raw) {
+    const list = requestCleanups.get(raw);
+    // Nothing registered yet: what is registered from now on runs at once.
+    if (list === undefined) requestCleanups.set(raw, "done");
+    else if (list !== "done") cleanup = () => void runRequestCleanups(raw);
+  }
+  if (!close && !cleanup) return;
+  const run = () => {
+    close?.();
+    cleanup?.();
+  };
   if (completed) completed.then(run, run);
   else setTimeout(run, 0);
+}
+
+// What to do once the response to a web request has been sent (remove the
+// temporary files of its uploads); "done" once that has run.
+const requestCleanups: WeakMap<
+  globalThis.Request,
+  (() => Promise<void>)[] | "done"
+> = new WeakMap();
+
+/**
+ * Registers `cleanup` to run once the response to `raw` has been sent (see
+ * {@linkcode afterSent}); when that has already happened, runs it now.
+ */
+export function onRequestDone(
+  raw: globalThis.Request,
+  cleanup: () => Promise<void>,
+): void {
+  const list = requestCleanups.get(raw);
+  if (list === "done") cleanup().catch(logCleanupError);
+  else if (list) list.push(cleanup);
+  else requestCleanups.set(raw, [cleanup]);
+}
+
+/**
+ * Runs the cleanups of `raw` once (later ones run as they are registered);
+ * the promise settles when they are done.
+ */
+export async function runRequestCleanups(
+  raw: globalThis.Request,
+): Promise<void> {
+  const list = requestCleanups.get(raw);
+  requestCleanups.set(raw, "done");
+  if (!Array.isArray(list)) return;
+  await Promise.all(list.map((cleanup) => cleanup().catch(logCleanupError)));
+}
+
+function logCleanupError(error: unknown): void {
+  console.error("Error while cleaning up after a request:", error);
 }
 
 /**

@@ -108,7 +108,7 @@ export function toHandler(
       info ? { ...requestOptions, info } : requestOptions,
     );
     const response = await runHandler(handler, request, options);
-    afterSent(response, info?.completed);
+    afterSent(response, info?.completed, raw);
     return response;
   };
 }

@@ -45,6 +45,7 @@ export * from "./request.ts";
 export * from "./response.ts";
 export * from "./multidict.ts";
 export * from "./cookies.ts";
+export * from "./upload.ts";
 export * from "./dispatch.ts";
 export * from "./session.ts";
 export * from "./static.ts";

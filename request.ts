@@ -32,13 +32,21 @@
  */
 import { MultiDict } from "./multidict.ts";
 import { parseCookieHeader } from "./cookies.ts";
+import type { FileUpload } from "./upload.ts";
 import {
   LengthRequired,
   PayloadTooLarge,
   RequestParseError,
   RequestTimeout,
 } from "./_errors.ts";
-import { encodePathText, parseTarget, type Target } from "./_path.ts";
+import {
+  encodePathText,
+  isValidHost,
+  parseTarget,
+  type Target,
+} from "./_path.ts";
+import { decoderFor, latin1, type Limit, readLimited } from "./_body.ts";
+import { readMultipart } from "./_multipart.ts";
 import {
   internals,
   type RequestOverrides,
@@ -90,6 +98,12 @@ export interface RequestLimits {
    */
   maxFileSize?: number;
   /**
+   * Bytes of an uploaded file held in memory: a larger file is written to
+   * a temporary file as it arrives (removed once the response is sent).
+   * @default {65536}
+   */
+  maxFileMemorySize?: number;
+  /**
    * Bytes of the headers of one multipart part.
    * @default {8192}
    */
@@ -110,6 +124,7 @@ export const DEFAULT_LIMITS: Readonly<Required<RequestLimits>> = Object.freeze({
   maxParts: 1000,
   maxFiles: 20,
   maxFileSize: 32 * 1024 * 1024,
+  maxFileMemorySize: 64 * 1024,
   maxPartHeaderSize: 8 * 1024,
   bodyTimeout: 30_000,
 });
@@ -169,20 +184,7 @@ export type QueryInit =
   >;
 
 /** A value of a parsed form: text, or an uploaded file. */
-export type FormValue = string | FileUploadLike;
-
-/**
- * What the request reader knows of an uploaded file. The multipart reader
- * fills in the full `FileUpload`.
- */
-export interface FileUploadLike {
-  /** The file's base name, as the client sent it. */
-  readonly filename: string;
-  /** The declared media type. */
-  readonly contentType: string;
-  /** The size in bytes. */
-  readonly size: number;
-}
+export type FormValue = string | FileUpload;
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
 
@@ -215,6 +217,7 @@ export class Request {
   #cookies?: MultiDict<string>;
   #form?: Promise<MultiDict<FormValue>>;
   #bytes?: Promise<Uint8Array>;
+  #multipart = false;
   #charset?: string;
   #pathInfo?: string;
   #overrides?: RequestOverrides;
@@ -534,9 +537,7 @@ export class Request {
     if (this.#pathInfo === undefined) {
       const full = this.requestPath;
       const script = this.scriptName;
-      this.#pathInfo = script && full.startsWith(script)
-        ? full.slice(script.length) || "/"
-        : full;
+      this.#pathInfo = underScript(full, script) ?? full;
     }
     return this.#pathInfo;
   }
@@ -582,8 +583,7 @@ export class Request {
     const path = this.#parsed.path;
     const script = this.scriptName;
     if (!script) return path;
-    const prefix = encodePathText(script);
-    return path.startsWith(prefix) ? path.slice(prefix.length) || "/" : path;
+    return underScript(path, encodePathText(script)) ?? path;
   }
 
   /**
@@ -651,6 +651,9 @@ export class Request {
    *
    * @param options The parts to replace.
    * @returns The absolute URI.
+   * @throws {TypeError} When `scheme` or `host` is malformed.
+   * @throws {RequestParseError} When the request's Host or path is
+   *   malformed.
    *
    * @example
    * ```ts
@@ -672,6 +675,12 @@ export class Request {
     const t = this.#parsed;
     const scheme = options.scheme ?? t.scheme;
     const host = options.host ?? t.host;
+    if (!/^[A-Za-z][A-Za-z0-9+.-]*$/.test(scheme)) {
+      throw new TypeError(`Cannot make a URI: invalid scheme "${scheme}"`);
+    }
+    if (!isValidHost(host)) {
+      throw new TypeError(`Cannot make a URI: invalid host "${host}"`);
+    }
     let path: string;
     const pathGiven = options.path !== undefined ||
       options.scriptName !== undefined || options.pathInfo !== undefined;
@@ -835,22 +844,30 @@ export class Request {
    * ```
    */
   form(): Promise<MultiDict<FormValue>> {
-    return this.#form ??= this.#readForm();
+    if (!this.#form) {
+      this.#form = this.#readForm();
+      // A handler that never awaits its form must not crash the server.
+      this.#form.catch(() => {});
+    }
+    return this.#form;
   }
 
   async #readForm(): Promise<MultiDict<FormValue>> {
     if (!BODY_METHODS.has(this.method)) {
-      return this.query as MultiDict<FormValue>;
+      return this.query.copy() as MultiDict<FormValue>;
     }
     const type = this.contentType;
     if (type === "application/x-www-form-urlencoded" || type === undefined) {
-      const bytes = await this.#readBytes(
-        Math.min(this.#limits.maxUrlencodedSize, this.#limits.maxBodySize),
-      );
+      const limit = {
+        value: this.#limits.maxUrlencodedSize,
+        name: "maxUrlencodedSize",
+      };
+      const bytes = await this.#readBytes(limit, "Urlencoded body");
       return parseQuery(bytes, this.charset) as MultiDict<FormValue>;
     }
     if (type === "multipart/form-data") {
-      return await formReaders.multipart(this);
+      this.#multipart = true;
+      return await readMultipart(this.#raw, this.#limits, this.charset);
     }
     return new MultiDict();
   }
@@ -861,22 +878,26 @@ export class Request {
    * @returns Only the file values of `form()`, in order.
    * @throws {PayloadTooLarge} When the body exceeds a limit.
    * @throws {RequestParseError} When the body is malformed.
+   * @throws {RequestTimeout} When the body does not arrive in time.
    *
    * @example
    * ```ts
    * import { Request } from "@pesto/pesto";
    * import assert from "node:assert/strict";
    *
-   * const r = new Request(new globalThis.Request("http://x.test/?a=1"));
-   * assert.equal((await r.files()).size, 0);
+   * const body = new FormData();
+   * body.append("title", "Toast");
+   * body.append("photo", new File(["..."], "toast.jpg", { type: "image/jpeg" }));
+   * const r = new Request(new globalThis.Request("http://x.test/", { method: "POST", body }));
+   * const files = await r.files();
+   * assert.deepEqual([...files.keys()], ["photo"]);
+   * assert.equal(files.get("photo")?.filename, "toast.jpg");
    * ```
    */
-  async files<F extends FileUploadLike = FileUploadLike>(): Promise<
-    MultiDict<F>
-  > {
-    const files = new MultiDict<F>();
+  async files(): Promise<MultiDict<FileUpload>> {
+    const files = new MultiDict<FileUpload>();
     for (const [key, value] of await this.form()) {
-      if (typeof value !== "string") files.append(key, value as F);
+      if (typeof value !== "string") files.append(key, value);
     }
     return files;
   }
@@ -888,6 +909,7 @@ export class Request {
    * @returns The value, or `undefined`.
    * @throws {PayloadTooLarge} When the body exceeds a limit.
    * @throws {RequestParseError} When the body is malformed.
+   * @throws {RequestTimeout} When the body does not arrive in time.
    *
    * @example
    * ```ts
@@ -909,6 +931,7 @@ export class Request {
    * @returns The values; empty when absent.
    * @throws {PayloadTooLarge} When the body exceeds a limit.
    * @throws {RequestParseError} When the body is malformed.
+   * @throws {RequestTimeout} When the body does not arrive in time.
    *
    * @example
    * ```ts
@@ -929,6 +952,7 @@ export class Request {
    * @returns The parsed value.
    * @throws {RequestParseError} When the body is not valid JSON.
    * @throws {PayloadTooLarge} When it exceeds `maxBodySize`.
+   * @throws {RequestTimeout} When the body does not arrive in time.
    *
    * @example
    * ```ts
@@ -953,6 +977,8 @@ export class Request {
    *
    * @returns The text.
    * @throws {PayloadTooLarge} When it exceeds `maxBodySize`.
+   * @throws {RequestParseError} When the charset is unknown.
+   * @throws {RequestTimeout} When the body does not arrive in time.
    *
    * @example
    * ```ts
@@ -964,15 +990,19 @@ export class Request {
    * ```
    */
   async text(): Promise<string> {
-    return decoderFor(this.charset).decode(await this.bytes());
+    const decoder = decoderFor(this.charset);
+    return decoder.decode(await this.bytes());
   }
 
   /**
-   * The raw body, read whole within `maxBodySize` and `bodyTimeout`.
+   * The raw body, read whole within `maxBodySize` and `bodyTimeout`. It
+   * may be read again (and `form()`, `json()` and `text()` after it), except
+   * after `form()` streamed a multipart body.
    *
    * @returns The bytes (empty when there is no body).
    * @throws {PayloadTooLarge} When it exceeds `maxBodySize`.
    * @throws {RequestTimeout} When it does not arrive in time.
+   * @throws {TypeError} When `form()` already streamed a multipart body.
    *
    * @example
    * ```ts
@@ -984,28 +1014,47 @@ export class Request {
    * ```
    */
   bytes(): Promise<Uint8Array> {
-    return this.#readBytes(this.#limits.maxBodySize);
+    if (this.#multipart) {
+      return Promise.reject(
+        new TypeError(
+          "Cannot read the body: form() streamed it as multipart/form-data",
+        ),
+      );
+    }
+    return this.#readBytes(
+      { value: this.#limits.maxBodySize, name: "maxBodySize" },
+      "Body",
+    );
   }
 
-  #readBytes(limit: number): Promise<Uint8Array> {
-    return this.#bytes ??= readLimited(
-      this.#raw,
-      limit,
-      this.#limits.bodyTimeout,
-    );
+  // The body is read once; each reader checks it against its own limit.
+  async #readBytes(limit: Limit, what: string): Promise<Uint8Array> {
+    if (!this.#bytes) {
+      this.#bytes = readLimited(
+        this.#raw,
+        limit,
+        this.#limits.bodyTimeout,
+        what,
+      );
+      this.#bytes.catch(() => {});
+    }
+    const bytes = await this.#bytes;
+    if (bytes.byteLength > limit.value) {
+      throw new PayloadTooLarge(
+        `${what} over the limit of ${limit.value} bytes (${limit.name})`,
+      );
+    }
+    return bytes;
   }
 }
 
-/**
- * Readers for body types handled in other modules (the multipart reader
- * registers itself here).
- */
-export const formReaders: {
-  multipart: (request: Request) => Promise<MultiDict<FormValue>>;
-} = {
-  multipart: () =>
-    Promise.reject(new RequestParseError("Unsupported form encoding")),
-};
+/** The part of `path` below `script` ("/" for `script` itself), if any. */
+function underScript(path: string, script: string): string | undefined {
+  if (!script || !path.startsWith(script)) return undefined;
+  const rest = path.slice(script.length);
+  if (rest === "") return "/";
+  return rest.startsWith("/") || script.endsWith("/") ? rest : undefined;
+}
 
 function definedOnly(limits: RequestLimits): RequestLimits {
   const out: Record<string, number> = {};
@@ -1013,79 +1062,6 @@ function definedOnly(limits: RequestLimits): RequestLimits {
     if (value !== undefined) out[key] = value;
   }
   return out;
-}
-
-/**
- * Reads a whole body, counting the bytes that actually arrive: a declared
- * `Content-Length` over `limit` is rejected before reading, a body that
- * grows past it is cancelled, and one that stalls past `timeout` ms is
- * cancelled with a 408.
- */
-export async function readLimited(
-  raw: globalThis.Request,
-  limit: number,
-  timeout: number,
-): Promise<Uint8Array> {
-  const declared = raw.headers.get("content-length");
-  if (declared !== null) {
-    if (!/^\d+$/.test(declared)) {
-      throw new LengthRequired("Malformed Content-Length");
-    }
-    if (Number(declared) > limit) {
-      throw new PayloadTooLarge(`Body over the limit of ${limit} bytes`);
-    }
-  }
-  if (!raw.body) return new Uint8Array(0);
-  const reader = raw.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let timedOut = false;
-  const timer = setTimeout(() => {
-    timedOut = true;
-    reader.cancel().catch(() => {});
-  }, timeout);
-  try {
-    while (true) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        reader.cancel().catch(() => {});
-        throw new PayloadTooLarge(`Body over the limit of ${limit} bytes`);
-      }
-      chunks.push(value);
-    }
-  } catch (error) {
-    if (timedOut) throw new RequestTimeout("Body not received in time");
-    if (error instanceof PayloadTooLarge) throw error;
-    throw new RequestParseError("Body could not be read", { cause: error });
-  } finally {
-    clearTimeout(timer);
-  }
-  if (timedOut) throw new RequestTimeout("Body not received in time");
-  if (chunks.length === 1) return chunks[0];
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
-}
-
-const decoders = new Map<string, TextDecoder>();
-
-function decoderFor(charset: string): TextDecoder {
-  let decoder = decoders.get(charset);
-  if (!decoder) {
-    try {
-      decoder = new TextDecoder(charset);
-    } catch {
-      throw new RequestParseError(`Unknown charset "${charset}"`);
-    }
-    decoders.set(charset, decoder);
-  }
-  return decoder;
 }
 
 /**
@@ -1128,16 +1104,6 @@ export function parseQuery(
       decodeComponent(key, decoder, typeof input !== "string"),
       decodeComponent(value, decoder, typeof input !== "string"),
     );
-  }
-  return out;
-}
-
-// Body bytes are carried through a latin1 string (one char per byte), so
-// that literal bytes and escaped bytes decode alike with the charset.
-function latin1(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
   }
   return out;
 }

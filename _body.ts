@@ -1,0 +1,209 @@
+// Reading request bodies within limits: a reader with a read deadline, the
+// whole-body reader behind json()/text()/bytes() and urlencoded forms, and
+// the charset decoders shared with the multipart reader.
+import {
+  LengthRequired,
+  PayloadTooLarge,
+  RequestParseError,
+  RequestTimeout,
+} from "./_errors.ts";
+
+/** A limit: its value and its name in `RequestLimits`, for messages. */
+export interface Limit {
+  value: number;
+  name: string;
+}
+
+/**
+ * Rejects a declared `Content-Length` over `limit` before anything is read
+ * (the bytes that arrive are counted too: the header is only an early
+ * reject). `what` says what is limited, for the message.
+ */
+export function checkDeclaredLength(
+  headers: Headers,
+  limit: Limit,
+  what: string,
+): void {
+  const declared = headers.get("content-length");
+  if (declared === null) return;
+  if (!/^\d+$/.test(declared)) {
+    throw new LengthRequired("Malformed Content-Length");
+  }
+  if (Number(declared) > limit.value) throw tooLarge(what, limit);
+}
+
+/** The 413 for something over one of the limits, naming the limit. */
+export function tooLarge(
+  what: string,
+  limit: Limit,
+  unit = "bytes",
+): PayloadTooLarge {
+  return new PayloadTooLarge(
+    `${what} over the limit of ${limit.value} ${unit} (${limit.name})`,
+  );
+}
+
+/**
+ * Reads a body stream chunk by chunk with a deadline: `read()` gives the
+ * next chunk or `undefined` at the end, and throws a 408 once `timeout` ms
+ * have passed since the reader was made, or a 400 when the stream fails
+ * (the client went away).
+ */
+export class DeadlineReader {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #timer: ReturnType<typeof setTimeout>;
+  #timedOut = false;
+  #closed = false;
+
+  constructor(body: ReadableStream<Uint8Array>, timeout: number) {
+    this.#reader = body.getReader();
+    this.#timer = setTimeout(() => {
+      this.#timedOut = true;
+      this.#reader.cancel().catch(() => {});
+    }, timeout);
+  }
+
+  async read(): Promise<Uint8Array | undefined> {
+    let result: ReadableStreamReadResult<Uint8Array>;
+    try {
+      result = await this.#reader.read();
+    } catch (cause) {
+      this.close();
+      if (this.#timedOut) throw new RequestTimeout("Body not received in time");
+      throw new RequestParseError("Body could not be read", { cause });
+    }
+    if (this.#timedOut) {
+      this.close();
+      throw new RequestTimeout("Body not received in time");
+    }
+    if (result.done) {
+      this.close();
+      return undefined;
+    }
+    return result.value;
+  }
+
+  /** Stops the deadline and, unless the body was read whole, cancels it. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#reader.cancel().catch(() => {});
+  }
+}
+
+/**
+ * Reads a whole body, counting the bytes that actually arrive: a declared
+ * `Content-Length` over `limit` is rejected before reading, a body that
+ * grows past it is cancelled with a 413, and one that stalls past `timeout`
+ * ms is cancelled with a 408. `what` names the limit in the 413's message.
+ */
+export async function readLimited(
+  raw: globalThis.Request,
+  limit: Limit,
+  timeout: number,
+  what = "Body",
+): Promise<Uint8Array> {
+  checkDeclaredLength(raw.headers, limit, what);
+  if (!raw.body) return new Uint8Array(0);
+  if (raw.bodyUsed) {
+    throw new TypeError("Cannot read the body: it was already read");
+  }
+  const reader = new DeadlineReader(raw.body, timeout);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (let chunk; (chunk = await reader.read()) !== undefined;) {
+      size += chunk.byteLength;
+      if (size > limit.value) throw tooLarge(what, limit);
+      chunks.push(chunk);
+    }
+  } finally {
+    reader.close();
+  }
+  return concat(chunks, size);
+}
+
+/** Joins chunks whose total length is `size`. */
+export function concat(
+  chunks: readonly Uint8Array[],
+  size: number,
+): Uint8Array {
+  if (chunks.length === 1) return chunks[0];
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+const decoders = new Map<string, TextDecoder>();
+
+/**
+ * A lenient decoder for `charset` (invalid bytes become U+FFFD); a 400 for
+ * a charset `TextDecoder` does not know.
+ */
+export function decoderFor(charset: string): TextDecoder {
+  const key = charset.toLowerCase();
+  let decoder = decoders.get(key);
+  if (!decoder) {
+    try {
+      decoder = new TextDecoder(charset);
+    } catch {
+      throw new RequestParseError(`Unknown charset "${charset.slice(0, 40)}"`);
+    }
+    if (decoders.size < 64) decoders.set(key, decoder);
+  }
+  return decoder;
+}
+
+/** Bytes carried in a string, one char per byte (ISO-8859-1). */
+export function latin1(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return out;
+}
+
+/**
+ * The parameters of a header value such as `Content-Type` or
+ * `Content-Disposition` (`type; a=b; c="d \"e\""`): the lower-cased type and
+ * the parameters by lower-cased name (the first of a repeated name wins).
+ * Quoted values lose their quotes, and their backslash escapes unless
+ * `literal` (browsers send file names such as `C:\x.txt` as they are, and
+ * escape `"` as `%22`). Never throws.
+ */
+export function parseHeaderParams(
+  value: string,
+  literal = false,
+): { type: string; params: Map<string, string> } {
+  const params = new Map<string, string>();
+  let i = value.indexOf(";");
+  const type = (i === -1 ? value : value.slice(0, i)).trim().toLowerCase();
+  while (i !== -1 && i < value.length) {
+    i++;
+    const eq = value.indexOf("=", i);
+    if (eq === -1) break;
+    const name = value.slice(i, eq).trim().toLowerCase();
+    let j = eq + 1;
+    while (value[j] === " " || value[j] === "\t") j++;
+    let text = "";
+    if (value[j] === '"') {
+      j++;
+      while (j < value.length && value[j] !== '"') {
+        if (!literal && value[j] === "\\" && j + 1 < value.length) j++;
+        text += value[j++];
+      }
+      i = value.indexOf(";", j);
+    } else {
+      const end = value.indexOf(";", j);
+      text = (end === -1 ? value.slice(j) : value.slice(j, end)).trim();
+      i = end;
+    }
+    if (name !== "" && !params.has(name)) params.set(name, text);
+  }
+  return { type, params };
+}

@@ -1,0 +1,499 @@
+// A streaming multipart/form-data reader (RFC 7578, RFC 2046 section 5.1).
+// The body is parsed chunk by chunk as it arrives: text fields are kept in
+// memory within maxFieldSize, files in memory up to maxFileMemorySize and in
+// a temporary file above it. Every limit is counted on the bytes that
+// arrive; a malformed body is a 400, never a partial or empty form.
+import { MultiDict } from "./multidict.ts";
+import { FileUpload, type FileUploadOptions } from "./upload.ts";
+import { onRequestDone } from "./_context.ts";
+import { RequestParseError } from "./_errors.ts";
+import {
+  concat,
+  DeadlineReader,
+  decoderFor,
+  type Limit,
+  parseHeaderParams,
+  tooLarge,
+} from "./_body.ts";
+import { createSpoolFile, removeSpoolFile, spool, writeAll } from "./_spool.ts";
+import type { RequestLimits } from "./request.ts";
+
+type Limits = Readonly<Required<RequestLimits>>;
+
+const CR = 13;
+const LF = 10;
+const DASH = 45;
+// RFC 2046 bchars (a space may not end it); longer than the RFC's 70 is
+// tolerated.
+const BOUNDARY = /^[0-9A-Za-z'()+_,\-./:=? ]{0,199}[0-9A-Za-z'()+_,\-./:=?]$/;
+const MAX_PADDING = 256;
+
+function malformed(why: string): RequestParseError {
+  return new RequestParseError(`Malformed multipart body: ${why}`);
+}
+
+/**
+ * Reads a `multipart/form-data` body into a form. `charset` decodes text
+ * fields that do not name their own. The temporary files are removed once
+ * the response to `raw` has been sent, or at once when reading fails.
+ */
+export async function readMultipart(
+  raw: globalThis.Request,
+  limits: Limits,
+  charset: string,
+): Promise<MultiDict<string | FileUpload>> {
+  const type = raw.headers.get("content-type") ?? "";
+  const boundary = parseHeaderParams(type).params.get("boundary");
+  if (!boundary) throw malformed("no boundary");
+  if (!BOUNDARY.test(boundary)) throw malformed("invalid boundary");
+  const total: Limit = {
+    value: limits.maxMultipartSize,
+    name: "maxMultipartSize",
+  };
+  checkLength(raw.headers, total);
+  if (!raw.body) throw malformed("no body");
+  if (raw.bodyUsed) {
+    throw new TypeError("Cannot read the form: the body was already read");
+  }
+  decoderFor(charset);
+  const parser = new MultipartParser(boundary, limits, charset);
+  onRequestDone(raw, () => parser.dispose());
+  const reader = new DeadlineReader(raw.body, limits.bodyTimeout);
+  let size = 0;
+  try {
+    while (!parser.done) {
+      const chunk = await reader.read();
+      if (chunk === undefined) break;
+      size += chunk.byteLength;
+      if (size > total.value) throw tooLarge("Multipart body", total);
+      await parser.write(chunk);
+    }
+    return parser.end();
+  } catch (error) {
+    await parser.dispose();
+    throw error;
+  } finally {
+    reader.close();
+  }
+}
+
+function checkLength(headers: Headers, limit: Limit): void {
+  const declared = headers.get("content-length");
+  if (declared !== null && /^\d+$/.test(declared)) {
+    if (Number(declared) > limit.value) {
+      throw tooLarge("Multipart body", limit);
+    }
+  }
+}
+
+const BODY = 0;
+const AFTER_DELIMITER = 1;
+const HEADERS = 2;
+const DONE = 3;
+
+/** Where the content of the current part goes. */
+interface Sink {
+  /** Takes some content; returns a promise when it had to wait. */
+  push(bytes: Uint8Array): void | Promise<void>;
+  /** The part is complete. */
+  end(form: MultiDict<string | FileUpload>): void | Promise<void>;
+}
+
+/** The content before the first boundary: counted, then dropped. */
+const PREAMBLE: Sink = { push() {}, end() {} };
+
+class FieldSink implements Sink {
+  #name: string;
+  #decoder: TextDecoder;
+  #limit: Limit;
+  #chunks: Uint8Array[] = [];
+  #size = 0;
+
+  constructor(name: string, decoder: TextDecoder, limit: Limit) {
+    this.#name = name;
+    this.#decoder = decoder;
+    this.#limit = limit;
+  }
+
+  push(bytes: Uint8Array): void {
+    this.#size += bytes.byteLength;
+    if (this.#size > this.#limit.value) throw tooLarge("Field", this.#limit);
+    this.#chunks.push(bytes);
+  }
+
+  end(form: MultiDict<string | FileUpload>): void {
+    const bytes = concat(this.#chunks, this.#size);
+    form.append(this.#name, this.#decoder.decode(bytes));
+  }
+}
+
+class FileSink implements Sink {
+  #name: string;
+  #options: FileUploadOptions;
+  #parser: MultipartParser;
+  #limit: Limit;
+  #memory: number;
+  #chunks: Uint8Array[] = [];
+  #size = 0;
+  #path?: string;
+  #file?: Deno.FsFile;
+
+  constructor(
+    name: string,
+    options: FileUploadOptions,
+    parser: MultipartParser,
+    limits: Limits,
+  ) {
+    this.#name = name;
+    this.#options = options;
+    this.#parser = parser;
+    this.#limit = { value: limits.maxFileSize, name: "maxFileSize" };
+    this.#memory = limits.maxFileMemorySize;
+  }
+
+  push(bytes: Uint8Array): void | Promise<void> {
+    this.#size += bytes.byteLength;
+    if (this.#size > this.#limit.value) throw tooLarge("File", this.#limit);
+    if (this.#file) return writeAll(this.#file, bytes);
+    this.#chunks.push(bytes);
+    if (this.#size > this.#memory) return this.#spill();
+  }
+
+  async #spill(): Promise<void> {
+    const { path, file } = await createSpoolFile();
+    await this.#parser.adopt(path, file);
+    this.#path = path;
+    this.#file = file;
+    const chunks = this.#chunks;
+    this.#chunks = [];
+    await writeAll(file, concat(chunks, this.#size));
+  }
+
+  end(form: MultiDict<string | FileUpload>): void {
+    if (this.#file) {
+      this.#file.close();
+      this.#parser.closed();
+      form.append(
+        this.#name,
+        spool.upload(this.#path!, this.#size, this.#options),
+      );
+    } else {
+      const bytes = concat(this.#chunks, this.#size);
+      form.append(this.#name, new FileUpload(bytes, this.#options));
+    }
+  }
+}
+
+class MultipartParser {
+  #needle: Uint8Array;
+  #skip: Uint8Array;
+  #limits: Limits;
+  #charset: string;
+  #state = BODY;
+  // The delimiter is CRLF "--" boundary: a CRLF before the body lets the
+  // first boundary line (with no preamble) be found like the others.
+  #carry: Uint8Array | undefined = new Uint8Array([CR, LF]);
+  #sink: Sink = PREAMBLE;
+  #form = new MultiDict<string | FileUpload>();
+  #parts = 0;
+  #files = 0;
+  #spooled: string[] = [];
+  #open?: Deno.FsFile;
+  #disposed?: Promise<void>;
+
+  constructor(boundary: string, limits: Limits, charset: string) {
+    const needle = Uint8Array.from(`\r\n--${boundary}`, (c) => c.charCodeAt(0));
+    this.#needle = needle;
+    this.#skip = new Uint8Array(256).fill(needle.byteLength);
+    for (let j = 0; j < needle.byteLength - 1; j++) {
+      this.#skip[needle[j]] = needle.byteLength - 1 - j;
+    }
+    this.#limits = limits;
+    this.#charset = charset;
+  }
+
+  get done(): boolean {
+    return this.#state === DONE;
+  }
+
+  /** Takes charge of a new temporary file, open for writing. */
+  async adopt(path: string, file: Deno.FsFile): Promise<void> {
+    if (this.#disposed) {
+      file.close();
+      await removeSpoolFile(path);
+      throw malformed("request finished before its body");
+    }
+    this.#spooled.push(path);
+    this.#open = file;
+  }
+
+  /** The temporary file open for writing was closed. */
+  closed(): void {
+    this.#open = undefined;
+  }
+
+  /** Removes the temporary files; the parser stops at its next chunk. */
+  dispose(): Promise<void> {
+    return this.#disposed ??= (async () => {
+      try {
+        this.#open?.close();
+      } catch { /* already closed */ }
+      await Promise.all(this.#spooled.map(removeSpoolFile));
+    })();
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.#disposed) throw malformed("request finished before its body");
+    let buf = chunk;
+    if (this.#carry) {
+      buf = concat(
+        [this.#carry, chunk],
+        this.#carry.byteLength + chunk.byteLength,
+      );
+      this.#carry = undefined;
+    }
+    let pos = 0;
+    while (true) {
+      if (this.#state === BODY) {
+        const at = this.#find(buf, pos);
+        if (at === -1) {
+          const keep = this.#partialTail(buf, pos);
+          if (keep > pos) {
+            const wait = this.#sink.push(buf.subarray(pos, keep));
+            if (wait) await wait;
+          }
+          if (keep < buf.byteLength) this.#carry = buf.slice(keep);
+          return;
+        }
+        if (at > pos) {
+          const wait = this.#sink.push(buf.subarray(pos, at));
+          if (wait) await wait;
+        }
+        const wait = this.#sink.end(this.#form);
+        if (wait) await wait;
+        pos = at + this.#needle.byteLength;
+        this.#state = AFTER_DELIMITER;
+      } else if (this.#state === AFTER_DELIMITER) {
+        if (buf.byteLength - pos < 2) return this.#keep(buf, pos);
+        if (buf[pos] === DASH && buf[pos + 1] === DASH) {
+          this.#state = DONE;
+          return;
+        }
+        let end = pos;
+        while (end < buf.byteLength && (buf[end] === 32 || buf[end] === 9)) {
+          end++;
+        }
+        if (end - pos > MAX_PADDING) throw malformed("bad boundary line");
+        if (buf.byteLength - end < 2) return this.#keep(buf, pos);
+        if (buf[end] !== CR || buf[end + 1] !== LF) {
+          throw malformed("bad boundary line");
+        }
+        pos = end + 2;
+        this.#state = HEADERS;
+      } else if (this.#state === HEADERS) {
+        const max: Limit = {
+          value: this.#limits.maxPartHeaderSize,
+          name: "maxPartHeaderSize",
+        };
+        if (buf.byteLength - pos < 2) return this.#keep(buf, pos);
+        let end: number;
+        let start: number;
+        if (buf[pos] === CR && buf[pos + 1] === LF) {
+          end = pos;
+          start = pos + 2;
+        } else {
+          end = findHeaderEnd(buf, pos);
+          if (end === -1) {
+            if (buf.byteLength - pos > max.value) {
+              throw tooLarge("Part headers", max);
+            }
+            return this.#keep(buf, pos);
+          }
+          start = end + 4;
+        }
+        if (end - pos > max.value) throw tooLarge("Part headers", max);
+        this.#startPart(buf.subarray(pos, end));
+        pos = start;
+        this.#state = BODY;
+      } else {
+        return;
+      }
+    }
+  }
+
+  end(): MultiDict<string | FileUpload> {
+    if (this.#state !== DONE) {
+      throw malformed(
+        this.#sink === PREAMBLE && this.#parts === 0
+          ? "boundary not found"
+          : "unterminated part",
+      );
+    }
+    return this.#form;
+  }
+
+  #keep(buf: Uint8Array, pos: number): void {
+    this.#carry = buf.slice(pos);
+  }
+
+  /**
+   * The index of the next delimiter at or after `from`, or -1
+   * (Boyer-Moore-Horspool: most bytes are skipped, not read).
+   */
+  #find(buf: Uint8Array, from: number): number {
+    const needle = this.#needle;
+    const skip = this.#skip;
+    const last = needle.byteLength - 1;
+    const lastByte = needle[last];
+    const length = buf.byteLength;
+    for (let i = from + last; i < length; i += skip[buf[i]]) {
+      if (buf[i] !== lastByte) continue;
+      let j = last - 1;
+      let k = i - 1;
+      while (j >= 0 && buf[k] === needle[j]) {
+        j--;
+        k--;
+      }
+      if (j < 0) return i - last;
+    }
+    return -1;
+  }
+
+  /** Where a tail that may begin a delimiter starts (else the length). */
+  #partialTail(buf: Uint8Array, from: number): number {
+    const needle = this.#needle;
+    const end = buf.byteLength;
+    let i = buf.indexOf(CR, Math.max(from, end - needle.byteLength + 1));
+    while (i !== -1) {
+      let k = 1;
+      while (i + k < end && buf[i + k] === needle[k]) k++;
+      if (i + k === end) return i;
+      i = buf.indexOf(CR, i + 1);
+    }
+    return end;
+  }
+
+  #startPart(block: Uint8Array): void {
+    const limits = this.#limits;
+    if (++this.#parts > limits.maxParts) {
+      throw tooLarge("Multipart body", {
+        value: limits.maxParts,
+        name: "maxParts",
+      }, "parts");
+    }
+    // Browsers send names and file names as raw UTF-8.
+    const lines = block.byteLength === 0
+      ? []
+      : utf8Decoder.decode(block).split("\r\n");
+    let disposition: string | undefined;
+    let type: string | undefined;
+    for (const line of lines) {
+      const colon = line.indexOf(":");
+      if (colon <= 0) throw malformed("bad part header");
+      const name = line.slice(0, colon).trim().toLowerCase();
+      if (name === "content-disposition") {
+        disposition ??= line.slice(colon + 1).trim();
+      } else if (name === "content-type") {
+        type ??= line.slice(colon + 1).trim();
+      }
+    }
+    if (disposition === undefined) {
+      throw malformed("part without Content-Disposition");
+    }
+    const parsed = parseHeaderParams(disposition, true);
+    if (parsed.type !== "form-data") {
+      throw malformed("part not form-data");
+    }
+    const name = unescapeQuotes(parsed.params.get("name"));
+    if (name === undefined) throw malformed("part without a name");
+    const filename = extendedValue(parsed.params.get("filename*")) ??
+      unescapeQuotes(parsed.params.get("filename"));
+    if (filename === undefined) {
+      const charset = type === undefined
+        ? this.#charset
+        : parseHeaderParams(type).params.get("charset") ?? this.#charset;
+      this.#sink = new FieldSink(name, decoderFor(charset), {
+        value: limits.maxFieldSize,
+        name: "maxFieldSize",
+      });
+      return;
+    }
+    if (++this.#files > limits.maxFiles) {
+      throw tooLarge("Multipart body", {
+        value: limits.maxFiles,
+        name: "maxFiles",
+      }, "files");
+    }
+    const headers = new Headers();
+    for (const line of lines) {
+      const colon = line.indexOf(":");
+      try {
+        headers.append(
+          line.slice(0, colon).trim(),
+          byteString(line.slice(colon + 1).trim()),
+        );
+      } catch {
+        throw malformed("bad part header");
+      }
+    }
+    this.#sink = new FileSink(
+      name,
+      { filename, contentType: type, headers },
+      this,
+      limits,
+    );
+  }
+}
+
+/** The index of the CRLF CRLF that ends a header block, or -1. */
+function findHeaderEnd(buf: Uint8Array, from: number): number {
+  let i = buf.indexOf(CR, from);
+  while (i !== -1 && i + 3 < buf.byteLength) {
+    if (buf[i + 1] === LF && buf[i + 2] === CR && buf[i + 3] === LF) return i;
+    i = buf.indexOf(CR, i + 1);
+  }
+  return -1;
+}
+
+// Browsers send `"`, CR and LF in names as %22, %0D and %0A (Fetch
+// standard, multipart/form-data); other escapes are left as they are.
+function unescapeQuotes(value: string | undefined): string | undefined {
+  if (value === undefined || !value.includes("%")) return value;
+  return value.replace(
+    /%(22|0D|0A)/gi,
+    (_, hex: string) => String.fromCharCode(parseInt(hex, 16)),
+  );
+}
+
+const utf8Decoder = new TextDecoder();
+
+const utf8Encoder = new TextEncoder();
+
+/** A header value as web `Headers` hold it: its UTF-8 bytes as latin1. */
+function byteString(text: string): string {
+  // deno-lint-ignore no-control-regex
+  if (!/[^\x00-\x7f]/.test(text)) return text;
+  return String.fromCharCode(...utf8Encoder.encode(text));
+}
+
+/** An RFC 8187 `charset'language'value`, decoded; undefined if malformed. */
+function extendedValue(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  const match = /^([\w!#$%&+^`{}~-]+)'[^']*'(.*)$/.exec(value);
+  if (!match) return undefined;
+  let decoder: TextDecoder;
+  try {
+    decoder = new TextDecoder(match[1]);
+  } catch {
+    return undefined;
+  }
+  const bytes: number[] = [];
+  const text = match[2];
+  for (let i = 0; i < text.length; i++) {
+    if (text[i] === "%" && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else bytes.push(text.charCodeAt(i) & 0xff);
+  }
+  return decoder.decode(new Uint8Array(bytes));
+}
