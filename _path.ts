@@ -41,11 +41,22 @@ export function encodePathText(path: string): string {
   return path.replace(PATH_UNSAFE, encodeChar);
 }
 
-/** Whether `host` is a syntactically valid `host[:port]`. */
+// A host the URL parser reads as an IPv4 or IPv6 address (and may reject).
+const ADDRESS_LIKE = /^\[|(?:^|\.)(?:\d|0x)[^.]*\.?$/i;
+
+/**
+ * Whether `host` is a valid `host[:port]`: a name, an IPv4 address or a
+ * bracketed IPv6 address that the URL parser accepts, and a port up to
+ * 65535.
+ */
 export function isValidHost(host: string): boolean {
   const match = HOST.exec(host);
-  return match !== null &&
-    (match[1] === undefined || Number(match[1]) <= 65535);
+  if (match === null) return false;
+  if (match[1] !== undefined && Number(match[1]) > 65535) return false;
+  const name = match[1] === undefined
+    ? host
+    : host.slice(0, host.length - match[1].length - 1);
+  return !ADDRESS_LIKE.test(name) || URL.canParse(`http://${name}/`);
 }
 
 /**

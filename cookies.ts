@@ -9,7 +9,8 @@
  * today's RFC 6265 form (`name=value; Path=/; HttpOnly`, no `Version`), values
  * are percent-encoded on the way out and decoded on the way in, `Secure`
  * renders as a bare flag, expiry dates are real UTC, and `SameSite` and
- * `Partitioned` are supported.
+ * `Partitioned` are supported. Parsing keeps every value of a name sent
+ * twice, in order (a `MultiDict`), where many parsers keep only one.
  *
  * @example
  * ```ts
@@ -104,9 +105,10 @@ export class Cookie {
    * @param name A token (RFC 6265 `cookie-name`).
    * @param value Any text; it is percent-encoded when written.
    * @param options The attributes.
-   * @throws {TypeError} When the name is not a token, an attribute is
-   *   malformed, or a `__Host-`/`__Secure-` prefix, `SameSite=None` or
-   *   `Partitioned` lacks what browsers require of it.
+   * @throws {TypeError} When the name is not a token, the value has a lone
+   *   surrogate, name and value are over 4096 bytes, an attribute is
+   *   malformed, or a `__Host-`/`__Secure-` prefix (in any case),
+   *   `SameSite=None` or `Partitioned` lacks what browsers require of it.
    *
    * @example
    * ```ts
@@ -122,7 +124,9 @@ export class Cookie {
     this.name = name;
     this.value = String(value);
     this.maxAge = options.maxAge;
-    this.expires = options.expires;
+    this.expires = options.expires === undefined
+      ? undefined
+      : new Date(+options.expires);
     this.path = options.path;
     this.domain = options.domain;
     this.secure = options.secure ?? false;
@@ -169,11 +173,19 @@ function validate(cookie: Cookie): void {
     throw new TypeError(`Cannot set cookie "${cookie.name}": ${why}`);
   };
   if (!TOKEN.test(cookie.name)) fail("the name must be an RFC 6265 token");
+  if (!cookie.value.isWellFormed()) fail("the value has a lone surrogate");
+  if (cookie.name.length + encodeURIComponent(cookie.value).length > 4096) {
+    fail("the name and value are over 4096 bytes");
+  }
   if (cookie.maxAge !== undefined && !Number.isFinite(cookie.maxAge)) {
     fail("maxAge must be a finite number of seconds");
   }
-  if (cookie.expires !== undefined && Number.isNaN(cookie.expires.getTime())) {
-    fail("expires is an invalid Date");
+  if (cookie.expires !== undefined) {
+    const year = cookie.expires.getUTCFullYear();
+    if (Number.isNaN(year)) fail("expires is an invalid Date");
+    if (year < 1601 || year > 9999) {
+      fail("expires must be between the years 1601 and 9999");
+    }
   }
   if (cookie.domain !== undefined && !DOMAIN.test(cookie.domain)) {
     fail(`the domain "${cookie.domain}" is not a host name`);
@@ -193,10 +205,12 @@ function validate(cookie: Cookie): void {
   if (cookie.partitioned && !cookie.secure) {
     fail("Partitioned needs secure: true");
   }
-  if (cookie.name.startsWith("__Secure-") && !cookie.secure) {
+  // Browsers match the prefixes in any case.
+  const lower = cookie.name.toLowerCase();
+  if (lower.startsWith("__secure-") && !cookie.secure) {
     fail("the __Secure- prefix needs secure: true");
   }
-  if (cookie.name.startsWith("__Host-")) {
+  if (lower.startsWith("__host-")) {
     if (!cookie.secure || cookie.path !== "/" || cookie.domain !== undefined) {
       fail('the __Host- prefix needs secure: true, path: "/" and no domain');
     }
@@ -386,8 +400,11 @@ export async function verifyCookieValue(
   const dot = signed.lastIndexOf(".");
   if (dot === -1) return undefined;
   const value = signed.slice(0, dot);
-  const signature = fromBase64Url(signed.slice(dot + 1));
+  const text = signed.slice(dot + 1);
+  const signature = fromBase64Url(text);
+  // Only the one canonical spelling of a signature is accepted.
   if (!signature || signature.byteLength !== 32) return undefined;
+  if (toBase64Url(signature) !== text) return undefined;
   const data = new TextEncoder().encode(value);
   for (const s of secrets) {
     const ok = await crypto.subtle.verify(

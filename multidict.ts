@@ -351,6 +351,48 @@ export class MultiDict<V> implements Iterable<[string, V]> {
   }
 
   /**
+   * Appends every pair of `other` (Pesto's `extend`): pairs, another
+   * `MultiDict`, or a record whose array values become repeated keys.
+   *
+   * @param other What to add.
+   * @returns This `MultiDict`, for chaining.
+   *
+   * @example
+   * ```ts
+   * import { MultiDict } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const d = new MultiDict([["a", "1"]]).extend({ a: ["2", "3"], b: "4" });
+   * assert.deepEqual([...d], [["a", "1"], ["a", "2"], ["a", "3"], ["b", "4"]]);
+   * ```
+   */
+  extend(other: MultiDictInit<V>): this {
+    for (const [key, value] of new MultiDict(other).#pairs) {
+      this.append(key, value);
+    }
+    return this;
+  }
+
+  /**
+   * Each distinct key once with all its values, in order of first
+   * insertion (Pesto's `listitems`).
+   *
+   * @returns An iterator of `[key, values]` (the arrays are copies).
+   *
+   * @example
+   * ```ts
+   * import { MultiDict } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const d = new MultiDict([["a", 1], ["b", 2], ["a", 3]]);
+   * assert.deepEqual([...d.lists()], [["a", [1, 3]], ["b", [2]]]);
+   * ```
+   */
+  *lists(): IterableIterator<[string, V[]]> {
+    for (const [key, values] of this.#index) yield [key, [...values]];
+  }
+
+  /**
    * A shallow copy.
    *
    * @returns A new `MultiDict` with the same pairs.
@@ -389,5 +431,37 @@ export class MultiDict<V> implements Iterable<[string, V]> {
     const out: Record<string, V> = {};
     for (const [key, values] of this.#index) out[key] = values[0];
     return out;
+  }
+
+  /**
+   * Every pair, for `JSON.stringify` (which would otherwise give `{}`).
+   *
+   * @returns The `[key, value]` pairs, in insertion order.
+   *
+   * @example
+   * ```ts
+   * import { MultiDict } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const d = new MultiDict([["a", "1"], ["a", "2"]]);
+   * assert.equal(JSON.stringify(d), '[["a","1"],["a","2"]]');
+   * ```
+   */
+  toJSON(): [string, V][] {
+    return [...this.entries()];
+  }
+
+  /**
+   * How `console.log` and `Deno.inspect` show it: `MultiDict [ pairs ]`.
+   *
+   * @param inspect Deno's inspect function.
+   * @param options Deno's inspect options.
+   * @returns The text.
+   */
+  [Symbol.for("Deno.customInspect")](
+    inspect: (value: unknown, options?: unknown) => string,
+    options: unknown,
+  ): string {
+    return `MultiDict ${inspect(this.toJSON(), options)}`;
   }
 }

@@ -1,0 +1,544 @@
+import assert from "node:assert/strict";
+import {
+  FileUpload,
+  PayloadTooLarge,
+  Request,
+  type RequestLimits,
+  RequestParseError,
+  RequestTimeout,
+  Response,
+  toHandler,
+} from "@pesto/pesto";
+import { multipartBody } from "./_raw_http.ts";
+
+const BOUNDARY = "XyZ-boundary-42";
+const TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
+const encoder = new TextEncoder();
+const copyOf = (text: string) => encoder.encode(text);
+
+/** A web request whose body arrives in chunks of `chunkSize` bytes. */
+function post(
+  body: Uint8Array | string,
+  options: { chunkSize?: number; type?: string; length?: boolean } = {},
+): globalThis.Request {
+  const bytes = typeof body === "string" ? encoder.encode(body) : body;
+  const size = options.chunkSize ?? 65536;
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      for (let i = 0; i < bytes.byteLength; i += size) {
+        controller.enqueue(bytes.slice(i, i + size));
+      }
+      controller.close();
+    },
+  });
+  const headers: Record<string, string> = {
+    "content-type": options.type ?? TYPE,
+  };
+  if (options.length) headers["content-length"] = String(bytes.byteLength);
+  return new globalThis.Request("http://x.test/upload", {
+    method: "POST",
+    body: stream,
+    headers,
+  });
+}
+
+async function formOf(
+  raw: globalThis.Request,
+  limits?: RequestLimits,
+): Promise<[string, string | { filename: string; text: string }][]> {
+  const form = await new Request(raw, { limits }).form();
+  const out: [string, string | { filename: string; text: string }][] = [];
+  for (const [key, value] of form) {
+    out.push([
+      key,
+      typeof value === "string"
+        ? value
+        : { filename: value.filename, text: await value.text() },
+    ]);
+  }
+  return out;
+}
+
+// Content that comes close to the delimiter without being one.
+const TRICKY = `a\r\n--XyZ-boundary-4\r\n-\r\n--XyZ\r--XyZ-boundary-43x\r\n`;
+const SAMPLE = multipartBody(BOUNDARY, [
+  { name: "title", content: "Caffè latte" },
+  { name: "tag", content: "" },
+  { name: "tag", content: "hot" },
+  {
+    name: "doc",
+    filename: "C:\\Users\\ada\\recipe.txt",
+    contentType: "text/plain",
+    content: TRICKY,
+  },
+  { name: "note", content: TRICKY },
+]);
+const EXPECTED = [
+  ["title", "Caffè latte"],
+  ["tag", ""],
+  ["tag", "hot"],
+  ["doc", { filename: "recipe.txt", text: TRICKY }],
+  ["note", TRICKY],
+];
+
+Deno.test("Request.form() reads multipart fields and files in order", async () => {
+  assert.deepEqual(await formOf(post(SAMPLE)), EXPECTED);
+});
+
+Deno.test("Request.form() parses multipart the same however the body is split", async (t) => {
+  for (const chunkSize of [1, 2, 3, 5, 7, 16, 17, 31, 64, 100, 1000]) {
+    await t.step(`chunks of ${chunkSize} bytes`, async () => {
+      assert.deepEqual(await formOf(post(SAMPLE, { chunkSize })), EXPECTED);
+    });
+  }
+});
+
+Deno.test("Request.form() keeps multipart files past the memory threshold intact", async (t) => {
+  const content = new Uint8Array(300_000);
+  for (let i = 0; i < content.length; i++) content[i] = (i * 7919) % 256;
+  const body = multipartBody(BOUNDARY, [
+    { name: "big", filename: "big.bin", content },
+    { name: "after", content: "tail" },
+  ]);
+  for (const chunkSize of [4096, 65536, 1 << 20]) {
+    await t.step(`chunks of ${chunkSize} bytes`, async () => {
+      const form = await new Request(post(body, { chunkSize }), {
+        limits: { maxFileMemorySize: 1024 },
+      }).form();
+      const big = form.get("big") as FileUpload;
+      assert.equal(big.size, content.length);
+      assert.deepEqual(await big.bytes(), content);
+      const streamed = new Uint8Array(
+        await new Response(big.stream()).arrayBuffer(),
+      );
+      assert.deepEqual(streamed, content);
+      assert.equal(form.get("after"), "tail");
+    });
+  }
+});
+
+Deno.test("Request.form() accepts a multipart preamble, epilogue and padding", async () => {
+  const body = `preamble text\r\n--${BOUNDARY}  \t\r\n` +
+    `Content-Disposition: form-data; name="a"\r\n\r\n1\r\n--${BOUNDARY}--\r\nepilogue`;
+  assert.deepEqual(await formOf(post(body)), [["a", "1"]]);
+  assert.deepEqual(await formOf(post(`--${BOUNDARY}--`)), []);
+});
+
+Deno.test("Request.form() reads multipart names, file names and charsets", async (t) => {
+  const cases: [string, string, [string, unknown][]][] = [
+    [
+      "a quoted boundary parameter",
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name=a\r\n\r\nx\r\n--${BOUNDARY}--`,
+      [["a", "x"]],
+    ],
+    [
+      "%22 in a name is a quote",
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="say %22hi%22"\r\n\r\nx\r\n--${BOUNDARY}--`,
+      [['say "hi"', "x"]],
+    ],
+    [
+      "a UTF-8 name and file name",
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="café"; filename="crème.txt"\r\n\r\nx\r\n--${BOUNDARY}--`,
+      [["café", { filename: "crème.txt", text: "x" }]],
+    ],
+    [
+      "filename* wins over filename",
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="f"; filename="plain.txt"; filename*=UTF-8''%E2%82%AC.txt\r\n\r\nx\r\n--${BOUNDARY}--`,
+      [["f", { filename: "€.txt", text: "x" }]],
+    ],
+    [
+      "an empty file name is still a file",
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="f"; filename=""\r\nContent-Type: application/octet-stream\r\n\r\n\r\n--${BOUNDARY}--`,
+      [["f", { filename: "", text: "" }]],
+    ],
+    [
+      "header names in any case",
+      `--${BOUNDARY}\r\ncontent-DISPOSITION: Form-Data; NAME="a"\r\n\r\nx\r\n--${BOUNDARY}--`,
+      [["a", "x"]],
+    ],
+  ];
+  for (const [name, body, expected] of cases) {
+    await t.step(name, async () => {
+      const type = name.startsWith("a quoted")
+        ? `multipart/form-data; boundary="${BOUNDARY}"`
+        : TYPE;
+      assert.deepEqual(await formOf(post(body, { type })), expected);
+    });
+  }
+  await t.step("a part's own charset decodes it", async () => {
+    const body = new Uint8Array([
+      ...encoder.encode(
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\nContent-Type: text/plain; charset=ISO-8859-1\r\n\r\ncaf`,
+      ),
+      0xe9,
+      ...encoder.encode(`\r\n--${BOUNDARY}--`),
+    ]);
+    assert.deepEqual(await formOf(post(body)), [["a", "café"]]);
+  });
+  await t.step("the request charset decodes parts without one", async () => {
+    const body = new Uint8Array([
+      ...encoder.encode(
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\n`,
+      ),
+      0xe9,
+      ...encoder.encode(`\r\n--${BOUNDARY}--`),
+    ]);
+    const request = new Request(post(body));
+    request.charset = "ISO-8859-1";
+    assert.equal((await request.form()).get("a"), "é");
+  });
+  await t.step("invalid UTF-8 in a field becomes U+FFFD", async () => {
+    const body = new Uint8Array([
+      ...encoder.encode(
+        `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\n`,
+      ),
+      0xff,
+      ...encoder.encode(`\r\n--${BOUNDARY}--`),
+    ]);
+    assert.deepEqual(await formOf(post(body)), [["a", "\uFFFD"]]);
+  });
+});
+
+Deno.test("FileUpload.filename keeps only the base name the client sent", async (t) => {
+  const cases: [string, string][] = [
+    ["photo.jpg", "photo.jpg"],
+    ["../../etc/passwd", "passwd"],
+    ["/abs/path/a.txt", "a.txt"],
+    ["C:\\Users\\ada\\a.txt", "a.txt"],
+    ["\\\\server\\share\\a.txt", "a.txt"],
+    ["C:a.txt", "a.txt"],
+    ["..", ""],
+    ["dir/.", ""],
+  ];
+  for (const [sent, kept] of cases) {
+    await t.step(JSON.stringify(sent), async () => {
+      const body = multipartBody(BOUNDARY, [
+        { name: "f", filename: sent, content: "x" },
+      ]);
+      const file = (await new Request(post(body)).files()).get("f");
+      assert.equal(file?.filename, kept);
+    });
+  }
+});
+
+Deno.test("Request.form() answers 400 to malformed multipart bodies", async (t) => {
+  const part = `Content-Disposition: form-data; name="a"\r\n\r\nx`;
+  const cases: [string, string, string, string?][] = [
+    ["no boundary", "x", "no boundary", "multipart/form-data"],
+    [
+      "an invalid boundary",
+      "x",
+      "invalid boundary",
+      'multipart/form-data; boundary="a@b"',
+    ],
+    ["an empty body", "", "boundary not found"],
+    ["garbage", "this is not multipart at all", "boundary not found"],
+    ["an unterminated part", `--${BOUNDARY}\r\n${part}`, "unterminated part"],
+    [
+      "a missing close delimiter",
+      `--${BOUNDARY}\r\n${part}\r\n--${BOUNDARY}\r\n`,
+      "unterminated part",
+    ],
+    [
+      "no Content-Disposition",
+      `--${BOUNDARY}\r\nContent-Type: text/plain\r\n\r\nx\r\n--${BOUNDARY}--`,
+      "part without Content-Disposition",
+    ],
+    [
+      "no headers at all",
+      `--${BOUNDARY}\r\n\r\nx\r\n--${BOUNDARY}--`,
+      "part without Content-Disposition",
+    ],
+    [
+      "no name",
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; filename="a"\r\n\r\nx\r\n--${BOUNDARY}--`,
+      "part without a name",
+    ],
+    [
+      "a disposition other than form-data",
+      `--${BOUNDARY}\r\nContent-Disposition: attachment; name="a"\r\n\r\nx\r\n--${BOUNDARY}--`,
+      "part not form-data",
+    ],
+    [
+      "a header line without a colon",
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\nbogus\r\n\r\nx\r\n--${BOUNDARY}--`,
+      "bad part header",
+    ],
+    [
+      "text after a boundary",
+      `--${BOUNDARY}junk\r\n${part}\r\n--${BOUNDARY}--`,
+      "bad boundary line",
+    ],
+    [
+      "a bad header in a file part",
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"; filename="f"\r\nBad Name: x\r\n\r\nx\r\n--${BOUNDARY}--`,
+      "bad part header",
+    ],
+  ];
+  for (const [name, body, message, type] of cases) {
+    await t.step(name, async () => {
+      const error = await new Request(post(body, { type })).form().then(
+        () => assert.fail("no error"),
+        (e) => e,
+      );
+      assert.ok(error instanceof RequestParseError, String(error));
+      assert.equal(error.status, 400);
+      assert.equal(error.message, `Malformed multipart body: ${message}`);
+    });
+  }
+});
+
+Deno.test("Request.form() answers 413 when a multipart limit is exceeded", async (t) => {
+  const field = (name: string, content: string) => ({ name, content });
+  const file = (name: string, content: string | Uint8Array) => ({
+    name,
+    filename: `${name}.bin`,
+    content,
+  });
+  const cases: [
+    string,
+    Parameters<typeof multipartBody>[1],
+    RequestLimits,
+    string,
+    boolean?,
+  ][] = [
+    [
+      "maxMultipartSize, declared",
+      [field("a", "x".repeat(200))],
+      { maxMultipartSize: 100 },
+      "Multipart body over the limit of 100 bytes (maxMultipartSize)",
+      true,
+    ],
+    [
+      "maxMultipartSize, streamed",
+      [field("a", "x".repeat(200))],
+      { maxMultipartSize: 100 },
+      "Multipart body over the limit of 100 bytes (maxMultipartSize)",
+    ],
+    [
+      "maxParts",
+      [field("a", "1"), field("b", "2"), field("c", "3")],
+      { maxParts: 2 },
+      "Multipart body over the limit of 2 parts (maxParts)",
+    ],
+    [
+      "maxFiles",
+      [file("a", "1"), field("b", "2"), file("c", "3")],
+      { maxFiles: 1 },
+      "Multipart body over the limit of 1 files (maxFiles)",
+    ],
+    [
+      "maxFieldSize",
+      [field("a", "x".repeat(11))],
+      { maxFieldSize: 10 },
+      "Field over the limit of 10 bytes (maxFieldSize)",
+    ],
+    [
+      "maxFileSize in memory",
+      [file("a", "x".repeat(11))],
+      { maxFileSize: 10 },
+      "File over the limit of 10 bytes (maxFileSize)",
+    ],
+    [
+      "maxFileSize in a temporary file",
+      [file("a", new Uint8Array(5000))],
+      { maxFileSize: 4000, maxFileMemorySize: 100 },
+      "File over the limit of 4000 bytes (maxFileSize)",
+    ],
+    [
+      "maxPartHeaderSize",
+      [{ name: "a".repeat(200), content: "x" }],
+      { maxPartHeaderSize: 100 },
+      "Part headers over the limit of 100 bytes (maxPartHeaderSize)",
+    ],
+  ];
+  for (const [name, parts, limits, message, declared] of cases) {
+    await t.step(name, async () => {
+      for (const chunkSize of [7, 65536]) {
+        const raw = post(multipartBody(BOUNDARY, parts), {
+          chunkSize,
+          length: declared,
+        });
+        const error = await new Request(raw, { limits }).form().then(
+          () => assert.fail("no error"),
+          (e) => e,
+        );
+        assert.ok(error instanceof PayloadTooLarge, String(error));
+        assert.equal(error.message, message);
+      }
+    });
+  }
+  await t.step("limits at their exact value pass", async () => {
+    const form = await new Request(
+      post(multipartBody(BOUNDARY, [field("a", "x".repeat(10))])),
+      { limits: { maxFieldSize: 10, maxParts: 1, maxFiles: 0 } },
+    ).form();
+    assert.equal(form.get("a"), "x".repeat(10));
+  });
+});
+
+Deno.test("Request.form() answers 408 when a multipart body stops arriving", async () => {
+  let cancelled = false;
+  const stalled = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(encoder.encode(`--${BOUNDARY}\r\n`));
+    },
+    cancel() {
+      cancelled = true;
+    },
+  });
+  const raw = new globalThis.Request("http://x.test/", {
+    method: "POST",
+    body: stalled,
+    headers: { "content-type": TYPE },
+  });
+  const error = await new Request(raw, { limits: { bodyTimeout: 20 } }).form()
+    .then(() => assert.fail("no error"), (e) => e);
+  assert.ok(error instanceof RequestTimeout);
+  assert.equal(error.status, 408);
+  assert.ok(cancelled);
+});
+
+Deno.test("Request.form() answers 400 when the multipart body fails mid-way", async () => {
+  let sent = false;
+  const failing = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (!sent) {
+        sent = true;
+        controller.enqueue(
+          multipartBody(BOUNDARY, [{
+            name: "f",
+            filename: "f.bin",
+            content: new Uint8Array(10_000),
+          }]).slice(0, 5000),
+        );
+      } else controller.error(new Error("connection reset"));
+    },
+  });
+  const raw = new globalThis.Request("http://x.test/", {
+    method: "POST",
+    body: failing,
+    headers: { "content-type": TYPE },
+  });
+  const error = await new Request(raw, { limits: { maxFileMemorySize: 100 } })
+    .form().then(() => assert.fail("no error"), (e) => e);
+  assert.ok(error instanceof RequestParseError);
+  assert.equal(error.message, "Body could not be read");
+});
+
+Deno.test("Request.bytes() refuses a body that form() streamed as multipart", async () => {
+  const request = new Request(post(SAMPLE));
+  await request.form();
+  await assert.rejects(() => request.bytes(), TypeError);
+  await assert.rejects(() => request.json(), TypeError);
+});
+
+Deno.test("Request.files() and get() read multipart forms", async () => {
+  const request = new Request(post(SAMPLE));
+  const files = await request.files();
+  assert.deepEqual([...files.keys()], ["doc"]);
+  assert.ok(files.get("doc") instanceof FileUpload);
+  assert.equal(await request.get("title"), "Caffè latte");
+  assert.deepEqual(await request.getAll("tag"), ["", "hot"]);
+});
+
+/** Runs `handler` through toHandler and keeps the uploads it saw. */
+async function uploadsAfterResponse(
+  throwAfterReading: boolean,
+): Promise<{ status: number; small: FileUpload; big: FileUpload }> {
+  let small: FileUpload | undefined;
+  let big: FileUpload | undefined;
+  const fetch = toHandler(async (request) => {
+    const files = await request.files();
+    small = files.get("small");
+    big = files.get("big");
+    if (throwAfterReading) throw new Error("handler failed");
+    return new Response(await big!.text());
+  }, { onError: () => {}, limits: { maxFileMemorySize: 1000 } });
+  const body = multipartBody(BOUNDARY, [
+    { name: "small", filename: "s.txt", content: "tiny" },
+    { name: "big", filename: "b.txt", content: "B".repeat(5000) },
+  ]);
+  const response = await fetch(post(body));
+  await response.arrayBuffer();
+  // Without Deno.serve's `completed`, cleanup runs on the next task.
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  return { status: response.status, small: small!, big: big! };
+}
+
+Deno.test("FileUpload temporary files are removed once the response is sent", async (t) => {
+  await t.step("after a handler that succeeded", async () => {
+    const { status, small, big } = await uploadsAfterResponse(false);
+    assert.equal(status, 200);
+    assert.equal(await small.text(), "tiny");
+    await assert.rejects(() => big.bytes(), Deno.errors.NotFound);
+  });
+  await t.step("after a handler that threw", async () => {
+    const { status, big } = await uploadsAfterResponse(true);
+    assert.equal(status, 500);
+    await assert.rejects(() => big.bytes(), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("FileUpload.stream() opened before cleanup still reads the whole file", async () => {
+  const content = "S".repeat(100_000);
+  const fetch = toHandler(async (request) => {
+    const upload = (await request.files()).get("f")!;
+    return new Response(upload.stream(), { contentType: "text/plain" });
+  });
+  const body = multipartBody(BOUNDARY, [
+    { name: "f", filename: "f.txt", content },
+  ]);
+  const response = await fetch(post(body));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal(await response.text(), content);
+});
+
+Deno.test("FileUpload.save() copies a spooled upload", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const content = "Z".repeat(70_000);
+    const form = await new Request(
+      post(multipartBody(BOUNDARY, [{ name: "f", filename: "f", content }])),
+    ).form();
+    const upload = form.get("f") as FileUpload;
+    await upload.save(`${dir}/kept.txt`);
+    await upload.save(`${dir}/again.txt`);
+    assert.equal(await Deno.readTextFile(`${dir}/kept.txt`), content);
+    assert.equal(await Deno.readTextFile(`${dir}/again.txt`), content);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Request.form() left unawaited by a handler does not crash the server", async () => {
+  const fetch = toHandler((request) => {
+    request.form(); // malformed body: rejects later, never awaited
+    return new Response("ok");
+  });
+  const response = await fetch(post("garbage"));
+  assert.equal(await response.text(), "ok");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+});
+
+Deno.test("FileUpload can be made in memory", async () => {
+  const upload = new FileUpload(encoder.encode("abc"), {
+    filename: "dir/a.txt",
+    contentType: "Text/Plain; charset=UTF-8",
+    headers: { "x-extra": "1" },
+  });
+  assert.equal(upload.filename, "a.txt");
+  assert.equal(
+    new FileUpload(copyOf("x"), { filename: "a\u0000b\u001f.txt" }).filename,
+    "ab.txt",
+  );
+  assert.equal(upload.contentType, "text/plain");
+  assert.equal(upload.headers.get("x-extra"), "1");
+  assert.equal(upload.size, 3);
+  assert.equal(await upload.text(), "abc");
+  assert.equal(await new Response(upload.stream()).text(), "abc");
+  const copy = await upload.bytes();
+  copy[0] = 0;
+  assert.equal(await upload.text(), "abc");
+  assert.equal(await new FileUpload(new Uint8Array(0)).text(), "");
+});
