@@ -1,0 +1,324 @@
+// Hostile input over a real socket: new Request() normalises targets, so
+// these tests speak raw HTTP/1.1 to Deno.serve on 127.0.0.1.
+import assert from "node:assert/strict";
+import { Response, toHandler } from "@pesto/pesto";
+import { multipartBody, rawRequest, startServer } from "./_raw_http.ts";
+
+const echo = toHandler((request) =>
+  new Response(
+    JSON.stringify({
+      pathInfo: request.pathInfo,
+      encodedPath: request.encodedPath,
+      segments: request.pathSegments,
+      host: request.host,
+      scheme: request.scheme,
+      requestUri: request.requestUri,
+      remoteAddr: request.remoteAddr,
+    }),
+    { contentType: "application/json" },
+  )
+);
+
+function get(target: string, host = "h.test"): string {
+  return `GET ${target} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`;
+}
+
+Deno.test("toHandler reads hostile request targets through one canonical path", async (t) => {
+  const server = startServer(echo);
+  try {
+    const ok: [string, Record<string, unknown>][] = [
+      ["/a/../b/%2e%2e/./c", { pathInfo: "/c", segments: ["c"] }],
+      ["//x//y", { pathInfo: "/x/y", encodedPath: "/x/y" }],
+      ["/a\\b", { pathInfo: "/a/b", segments: ["a", "b"] }],
+      ["/../../etc/passwd", { pathInfo: "/etc/passwd" }],
+      ["/%2e%2E/x", { pathInfo: "/x" }],
+      ["/a/b/..", { pathInfo: "/a/" }],
+      ["/a%2Fb/c", { segments: ["a/b", "c"], encodedPath: "/a%2Fb/c" }],
+      ["/caf%C3%A9", { pathInfo: "/café", encodedPath: "/caf%C3%A9" }],
+      ["/p?x=1#frag", { requestUri: "http://h.test/p?x=1" }],
+      [
+        "http://other.example:8080/p?q=1",
+        {
+          host: "other.example:8080",
+          pathInfo: "/p",
+          requestUri: "http://other.example:8080/p?q=1",
+        },
+      ],
+      ["/", { pathInfo: "/", segments: [], remoteAddr: "127.0.0.1" }],
+    ];
+    for (const [target, expected] of ok) {
+      await t.step(`${target} is read canonically`, async () => {
+        const response = await rawRequest(server.port, get(target));
+        assert.equal(response.status, 200, response.body);
+        const seen = JSON.parse(response.body);
+        for (const [key, value] of Object.entries(expected)) {
+          assert.deepEqual(seen[key], value, key);
+        }
+      });
+    }
+    const bad: [string, string][] = [
+      ["/a%00b", "Malformed path: NUL byte"],
+      ["/%", "Malformed path: bad percent-escape"],
+      ["/a/%zz", "Malformed path: bad percent-escape"],
+      ["/%C3%28", "Malformed path: invalid UTF-8"],
+      ["/%ED%A0%80", "Malformed path: invalid UTF-8"],
+      ["/%FF", "Malformed path: invalid UTF-8"],
+    ];
+    for (const [target, message] of bad) {
+      await t.step(`${target} is a 400`, async () => {
+        const response = await rawRequest(server.port, get(target));
+        assert.equal(response.status, 400);
+        assert.equal(response.body, message + "\n");
+      });
+    }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("toHandler answers 400 to a malformed Host before the handler runs", async (t) => {
+  let calls = 0;
+  const server = startServer(toHandler((request) => {
+    calls++;
+    return new Response(request.host);
+  }));
+  try {
+    for (
+      const host of [
+        "x/admin",
+        "x?",
+        "x#y",
+        "x:99999",
+        "[:::]",
+        "1.2.3.999",
+        "a@b",
+        "ex ample",
+      ]
+    ) {
+      await t.step(`Host: ${host}`, async () => {
+        const response = await rawRequest(
+          server.port,
+          get("/public/a.txt", host),
+        );
+        assert.equal(response.status, 400);
+        assert.equal(response.body, "Malformed Host header\n");
+      });
+    }
+    assert.equal(calls, 0);
+    for (
+      const [host, seen] of [["[::1]:8080", "[::1]:8080"], [
+        "Example.COM:80",
+        "Example.COM:80",
+      ]]
+    ) {
+      await t.step(`Host: ${host} is served`, async () => {
+        const response = await rawRequest(server.port, get("/", host));
+        assert.equal(response.status, 200);
+        assert.equal(response.body, seen);
+      });
+    }
+    await t.step("an empty Host is the server's own address", async () => {
+      const response = await rawRequest(server.port, get("/", ""));
+      assert.equal(response.status, 200);
+      assert.match(response.body, /^localhost:\d+$/);
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+const BOUNDARY = "raw-test-boundary";
+
+function post(
+  type: string,
+  body: string | Uint8Array,
+  options: { length?: number | string; chunked?: boolean } = {},
+): (string | Uint8Array)[] {
+  const bytes = typeof body === "string"
+    ? new TextEncoder().encode(body)
+    : body;
+  let head =
+    `POST /form HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\nContent-Type: ${type}\r\n`;
+  if (options.chunked) {
+    head += "Transfer-Encoding: chunked\r\n\r\n";
+    const parts: (string | Uint8Array)[] = [head];
+    for (let i = 0; i < bytes.byteLength; i += 1000) {
+      const chunk = bytes.subarray(i, i + 1000);
+      parts.push(`${chunk.byteLength.toString(16)}\r\n`, chunk, "\r\n");
+    }
+    parts.push("0\r\n\r\n");
+    return parts;
+  }
+  head += `Content-Length: ${options.length ?? bytes.byteLength}\r\n\r\n`;
+  return [head, bytes];
+}
+
+Deno.test("toHandler answers oversized and malformed bodies with 4xx", async (t) => {
+  const server = startServer(toHandler(async (request) => {
+    const form = await request.form();
+    return new Response(JSON.stringify([...form.keys()]));
+  }, {
+    limits: {
+      maxUrlencodedSize: 2000,
+      maxMultipartSize: 5000,
+      bodyTimeout: 200,
+    },
+  }));
+  const urlencoded = "application/x-www-form-urlencoded";
+  const multipart = `multipart/form-data; boundary=${BOUNDARY}`;
+  const part =
+    `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\nx`;
+  const cases: [string, (string | Uint8Array)[], number, string][] = [
+    [
+      "an urlencoded body declared too large",
+      post(urlencoded, "a=" + "x".repeat(3000)),
+      413,
+      "Urlencoded body over the limit of 2000 bytes (maxUrlencodedSize)",
+    ],
+    [
+      "a chunked urlencoded body that grows too large",
+      post(urlencoded, "a=" + "x".repeat(3000), { chunked: true }),
+      413,
+      "Urlencoded body over the limit of 2000 bytes (maxUrlencodedSize)",
+    ],
+    [
+      "a chunked multipart body that grows too large",
+      post(
+        multipart,
+        multipartBody(BOUNDARY, [{ name: "a", content: "x".repeat(6000) }]),
+        { chunked: true },
+      ),
+      413,
+      "Multipart body over the limit of 5000 bytes (maxMultipartSize)",
+    ],
+    [
+      "multipart without a boundary",
+      post("multipart/form-data", part),
+      400,
+      "Malformed multipart body: no boundary",
+    ],
+    [
+      "garbage as multipart",
+      post(multipart, "\u0000\u0001 not a form"),
+      400,
+      "Malformed multipart body: boundary not found",
+    ],
+    [
+      "an unterminated multipart part",
+      post(multipart, part),
+      400,
+      "Malformed multipart body: unterminated part",
+    ],
+    [
+      "a body that stops arriving",
+      post(urlencoded, "a=1", { length: 100 }),
+      408,
+      "Body not received in time",
+    ],
+    [
+      "a multipart body that stops arriving",
+      post(multipart, part, { length: 1000 }),
+      408,
+      "Body not received in time",
+    ],
+  ];
+  try {
+    for (const [name, request, status, message] of cases) {
+      await t.step(name, async () => {
+        const response = await rawRequest(server.port, request);
+        assert.equal(response.status, status, response.body);
+        assert.equal(response.body, message + "\n");
+      });
+    }
+    await t.step("a well-formed multipart body is read", async () => {
+      const body = multipartBody(BOUNDARY, [
+        { name: "a", content: "1" },
+        { name: "f", filename: "f.txt", content: "x".repeat(3000) },
+      ]);
+      const response = await rawRequest(server.port, post(multipart, body));
+      assert.equal(response.status, 200);
+      assert.equal(response.body, '["a","f"]');
+    });
+    await t.step("a malformed Content-Length is refused", async () => {
+      const response = await rawRequest(
+        server.port,
+        post(urlencoded, "a=1", { length: "1x" }),
+      );
+      assert.equal(response.status, 400);
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+/** Polls `read` (bounded) until it gives `expected`; returns the last value. */
+async function eventually(
+  read: () => Promise<string>,
+  expected: string,
+): Promise<string> {
+  let value = await read();
+  for (let i = 0; i < 100 && value !== expected; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    value = await read();
+  }
+  return value;
+}
+
+Deno.test("Uploads spooled to temporary files leave none behind", async (t) => {
+  const tmp = await Deno.makeTempDir();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      new URL("./_upload_server.ts", import.meta.url).pathname,
+    ],
+    env: { TMPDIR: tmp },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    const first = await lines.read();
+    const port = Number(first.value?.trim());
+    assert.ok(port > 0, "the server did not start");
+    const spooled = async () => (await rawRequest(port, get("/spooled"))).body;
+    const upload = (path: string) => {
+      const body = multipartBody(BOUNDARY, [
+        { name: "f", filename: "f.bin", content: new Uint8Array(100_000) },
+      ]);
+      return post(`multipart/form-data; boundary=${BOUNDARY}`, body).map((
+        part,
+      ) => typeof part === "string" ? part.replace("/form", path) : part);
+    };
+
+    await t.step("after a handler that succeeded", async () => {
+      const response = await rawRequest(port, upload("/upload"));
+      assert.equal(response.status, 200);
+      assert.deepEqual(JSON.parse(response.body), {
+        sizes: [100_000],
+        spooled: 1,
+      });
+      assert.equal(await eventually(spooled, "0"), "0");
+    });
+    await t.step("after a handler that threw", async () => {
+      const response = await rawRequest(port, upload("/throw"));
+      assert.equal(response.status, 500);
+      assert.equal(await eventually(spooled, "0"), "0");
+    });
+    await t.step("after a client that went away mid-upload", async () => {
+      const [head, body] = upload("/upload");
+      await rawRequest(port, [head, (body as Uint8Array).subarray(0, 60_000)], {
+        hangUp: true,
+      });
+      assert.equal(await eventually(spooled, "0"), "0");
+    });
+  } finally {
+    child.kill();
+    await child.status;
+    lines.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+    const left = [...Deno.readDirSync(tmp)].map((entry) => entry.name);
+    await Deno.remove(tmp, { recursive: true });
+    assert.deepEqual(left, []);
+  }
+});
