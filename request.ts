@@ -3,13 +3,25 @@
  * query and form values, cookies, headers and URIs — over the web `Request`,
  * with every read bounded by {@linkcode RequestLimits}.
  *
+ * Bodies are read as they arrive and every read is bounded: urlencoded
+ * forms, JSON and text within their size limits and `bodyTimeout`;
+ * `multipart/form-data` is parsed while it streams in (never buffered
+ * whole), text fields within `maxFieldSize`, files as
+ * {@linkcode FileUpload}s held in memory up to `maxFileMemorySize` and
+ * written to a temporary file above it. A limit exceeded is a 413 naming
+ * the limit, a malformed body a 400, a stalled one a 408.
+ *
  * Differences from Python's Pesto (`pesto.request`): `form()` and `json()`
  * are async (bodies arrive as streams); `form()` reads the body for POST,
- * PUT and PATCH (Pesto: POST and PUT); query strings split on `&` only;
- * `cookies` holds the values (not `Cookie` objects); `getHeader` reads any
- * header, `Content-Type` included; `contentType` is the media type alone;
- * and `makeUri` treats paths as text (it encodes `%`), drops the current
- * query when the path changes, and joins queries with `&` in the order given.
+ * PUT and PATCH (Pesto: POST and PUT); query strings and urlencoded bodies
+ * split on `&` only, and undecodable text becomes U+FFFD instead of an
+ * error; a multipart part is a file when it has a `filename` (Pesto also
+ * wants a `Content-Type`), and any boundary works (Pesto wants one starting
+ * with `--`); `cookies` holds the values (not `Cookie` objects); `getHeader`
+ * reads any header, `Content-Type` included; `contentType` is the media type
+ * alone; and `makeUri` treats paths as text (it encodes `%`), drops the
+ * current query when the path changes, and joins queries with `&` in the
+ * order given.
  *
  * @example
  * ```ts

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  DispatcherApp,
   FileUpload,
   PayloadTooLarge,
   Request,
@@ -19,7 +20,12 @@ const copyOf = (text: string) => encoder.encode(text);
 /** A web request whose body arrives in chunks of `chunkSize` bytes. */
 function post(
   body: Uint8Array | string,
-  options: { chunkSize?: number; type?: string; length?: boolean } = {},
+  options: {
+    chunkSize?: number;
+    type?: string;
+    length?: boolean;
+    path?: string;
+  } = {},
 ): globalThis.Request {
   const bytes = typeof body === "string" ? encoder.encode(body) : body;
   const size = options.chunkSize ?? 65536;
@@ -35,7 +41,7 @@ function post(
     "content-type": options.type ?? TYPE,
   };
   if (options.length) headers["content-length"] = String(bytes.byteLength);
-  return new globalThis.Request("http://x.test/upload", {
+  return new globalThis.Request(`http://x.test${options.path ?? "/upload"}`, {
     method: "POST",
     body: stream,
     headers,
@@ -541,4 +547,23 @@ Deno.test("FileUpload can be made in memory", async () => {
   copy[0] = 0;
   assert.equal(await upload.text(), "abc");
   assert.equal(await new FileUpload(new Uint8Array(0)).text(), "");
+});
+
+Deno.test("DispatcherApp route limits apply to multipart forms", async () => {
+  const app = new DispatcherApp({ limits: { maxFiles: 5 } });
+  const read = async (request: Request) =>
+    new Response(String((await request.files()).size));
+  app.match("/strict", "POST", read, { limits: { maxFiles: 0 } });
+  app.match("/open", "POST", read);
+  const body = multipartBody(BOUNDARY, [
+    { name: "f", filename: "f.txt", content: "x" },
+  ]);
+  const strict = await app.fetch(post(body, { path: "/strict" }));
+  assert.equal(strict.status, 413);
+  assert.equal(
+    await strict.text(),
+    "Multipart body over the limit of 0 files (maxFiles)\n",
+  );
+  const open = await app.fetch(post(body, { path: "/open" }));
+  assert.equal(await open.text(), "1");
 });
