@@ -79,12 +79,15 @@ export type Step =
     /** `null` when the converter takes any non-empty segment. */
     readonly test: RegExp | null;
     readonly key: string;
+    /** Whether the regex can never match a "/" (see `cannotMatchSlash`). */
+    readonly safe: boolean;
   }
   | {
     readonly kind: "mixed";
     readonly regex: RegExp;
     readonly count: number;
     readonly key: string;
+    readonly safe: boolean;
   }
   | {
     readonly kind: "tail";
@@ -94,6 +97,8 @@ export type Step =
     /** Per capture: whether it must stay within one segment. */
     readonly single: readonly boolean[];
     readonly key: string;
+    /** Whether no capture that must stay in one segment can match a "/". */
+    readonly safe: boolean;
   };
 
 /** A pattern parsed once, from which matching and building are derived. */
@@ -368,6 +373,7 @@ function makeSteps(
         kind: "whole",
         test: pattern === ANY_SEGMENT ? null : new RegExp(`^(?:${pattern})$`),
         key: pattern,
+        safe: cannotMatchSlash(pattern),
       });
     } else {
       const source = `^${regexOf(pieces)}$`;
@@ -376,6 +382,9 @@ function makeSteps(
         regex: new RegExp(source),
         count: pieces.filter((p) => typeof p !== "string").length,
         key: source,
+        safe: pieces.every((p) =>
+          typeof p === "string" || cannotMatchSlash(p.converter.pattern)
+        ),
       });
     }
   }
@@ -392,6 +401,9 @@ function makeSteps(
       count: params.length,
       single: params.map((p) => !p.converter.spansSegments),
       key: source,
+      safe: params.every((p) =>
+        p.converter.spansSegments || cannotMatchSlash(p.converter.pattern)
+      ),
     });
   }
   return steps;
@@ -401,6 +413,68 @@ function regexOf(pieces: readonly (string | ParamToken)[]): string {
   return pieces.map((p) =>
     typeof p === "string" ? escapeRegex(p) : `(${p.converter.pattern})`
   ).join("");
+}
+
+/**
+ * Whether a regex source can never match text holding a "/", judged from
+ * its syntax and on the safe side: no `.`, no `/`, no `\D`, `\W` or `\S`, no
+ * numeric escapes, and classes that leave "/" out (a negated class must
+ * name it). Such a regex can be matched across a whole path without
+ * leaving its segment.
+ */
+export function cannotMatchSlash(source: string): boolean {
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === "." || c === "/") return false;
+    if (c === "\\") {
+      if (!safeEscape(source[++i])) return false;
+      continue;
+    }
+    if (c !== "[") continue;
+    // A class: its members, up to the unescaped "]".
+    const negated = source[i + 1] === "^";
+    i += negated ? 2 : 1;
+    let slash = false;
+    let previous = -1;
+    // (In JavaScript, a "]" right after "[" or "[^" closes the class.)
+    for (; i < source.length && source[i] !== "]"; i++) {
+      let code: number;
+      if (source[i] === "\\") {
+        const e = source[++i];
+        if (e === "d" || e === "w" || e === "s") {
+          previous = -1;
+          continue;
+        }
+        if (/[A-Za-z0-9]/.test(e ?? "0")) return false;
+        code = e.charCodeAt(0);
+      } else if (
+        source[i] === "-" && previous !== -1 && source[i + 1] !== "]"
+      ) {
+        // A range from the previous member.
+        let to = source[++i];
+        if (to === "\\") {
+          to = source[++i];
+          if (/[A-Za-z0-9]/.test(to ?? "0")) return false;
+        }
+        if (previous <= 47 && to.charCodeAt(0) >= 47) slash = true;
+        previous = -1;
+        continue;
+      } else code = source.charCodeAt(i);
+      if (code === 47) slash = true;
+      previous = code;
+    }
+    if (negated !== slash) return false;
+  }
+  return true;
+}
+
+/** Escapes outside classes that never match "/". */
+function safeEscape(c: string | undefined): boolean {
+  if (c === undefined) return false;
+  if (c === "d" || c === "w" || c === "s" || c === "b" || c === "B") {
+    return true;
+  }
+  return !/[A-Za-z0-9/]/.test(c);
 }
 
 const REGEX_SPECIAL = /[.*+?^${}()|[\]\\/]/g;

@@ -15,6 +15,7 @@
 import { decodeSegment } from "./_path.ts";
 import {
   type Converter,
+  escapeRegex,
   identity,
   isInt,
   type ParsedPattern,
@@ -42,6 +43,8 @@ class Entry<T> {
   readonly keys: (string | number)[];
   readonly converters: Converter[];
   readonly spans: boolean[];
+  /** Each placeholder's parse, `null` where the value is the text. */
+  readonly parsers: (((text: string) => unknown) | null)[];
 
   constructor(
     index: number,
@@ -56,6 +59,9 @@ class Entry<T> {
     this.keys = pattern.params.map((p) => p.key);
     this.converters = pattern.params.map((p) => p.converter);
     this.spans = pattern.params.map((p) => p.converter.spansSegments === true);
+    this.parsers = pattern.params.map((p) =>
+      p.converter.parse === identity ? null : p.converter.parse
+    );
   }
 
   answers(method: string): boolean {
@@ -94,6 +100,17 @@ class Node<T> {
   max = -1;
 }
 
+/** A combined regex and what its marker groups stand for. */
+class Fast<T> {
+  readonly regex: RegExp;
+  readonly slots: readonly (Slot<T> | undefined)[];
+
+  constructor(regex: RegExp, slots: (Slot<T> | undefined)[]) {
+    this.regex = regex;
+    this.slots = slots;
+  }
+}
+
 /** A static child: literal text of one or more segments, from its "/". */
 class StaticEdge<T> {
   readonly text: string;
@@ -118,16 +135,76 @@ class Edge<T> {
   child: Node<T> | undefined = undefined;
   /** The routes of a tail edge, by index. */
   entries: Entry<T>[] = [];
+  /** Whether its regex stays within segments (see `cannotMatchSlash`). */
+  safe = true;
 
   constructor(kind: number) {
     this.kind = kind;
   }
 }
 
+/** How the params of a fast-path match are read from the regex match. */
+class Capture {
+  /** The first group of this step in the combined regex. */
+  readonly group: number;
+  /** How many params the step gives. */
+  readonly count: number;
+  /**
+   * `null` when groups `group…group+count-1` are the texts; else the step's
+   * own regex, run on the text of `group` (a segment, or the rest of the
+   * path), which gives them.
+   */
+  readonly check: RegExp | null;
+  readonly kind: number;
+  readonly single: readonly boolean[];
+
+  constructor(
+    group: number,
+    count: number,
+    check: RegExp | null,
+    kind: number,
+    single: readonly boolean[],
+  ) {
+    this.group = group;
+    this.count = count;
+    this.check = check;
+    this.kind = kind;
+    this.single = single;
+  }
+}
+
+/** What the marker group of a route in the combined regex stands for. */
+class Slot<T> {
+  readonly entry: Entry<T>;
+  readonly captures: readonly Capture[];
+  /** The groups of the params when no step needs a check, else `null`. */
+  readonly direct: number[] | null;
+  /** Earlier routes that may match some path this route matches. */
+  earlier: Entry<T>[] = [];
+
+  constructor(entry: Entry<T>, captures: readonly Capture[]) {
+    this.entry = entry;
+    this.captures = captures;
+    this.direct = captures.every((c) => c.check === null)
+      ? captures.flatMap((c) =>
+        Array.from({ length: c.count }, (_, k) => c.group + k)
+      )
+      : null;
+  }
+}
+
 class Tree<T> {
   readonly root: Node<T> = new Node();
   readonly exact: Map<string, Entry<T>> = new Map();
+  /** The combined regex of the routes, if they are few; see `combine`. */
+  fast: Fast<T> | null = null;
 }
+
+/**
+ * The most capturing groups a combined regex gets: past some dozens, the
+ * match array the regex fills costs more than walking the tree.
+ */
+const MAX_GROUPS = 32;
 
 /** Decodes a matched value; `path` values are decoded segment by segment. */
 function decodeValue(text: string, spans: boolean): string {
@@ -136,22 +213,57 @@ function decodeValue(text: string, spans: boolean): string {
     : decodeSegment(text);
 }
 
-/** The params of `entry` from its captured texts, or `undefined`. */
-function convert<T>(entry: Entry<T>, caps: string[]): Params | undefined {
+/** The params of `entry` from its texts, or `undefined` when refused. */
+function convert<T>(entry: Entry<T>, texts: string[]): Params | undefined {
   const params: Params = {};
   const keys = entry.keys;
-  const converters = entry.converters;
-  try {
-    for (let i = 0; i < keys.length; i++) {
-      let text = caps[i];
-      if (text.indexOf("%") !== -1) text = decodeValue(text, entry.spans[i]);
-      const parse = converters[i].parse;
-      params[keys[i]] = parse === identity ? text : parse(text);
+  for (let i = 0; i < keys.length; i++) {
+    const text = texts[i];
+    if (entry.parsers[i] === null && text.indexOf("%") === -1) {
+      params[keys[i]] = text;
+    } else {
+      const value = parseOne(entry, i, text);
+      if (value === REFUSED) return undefined;
+      params[keys[i]] = value;
     }
-  } catch {
-    return undefined;
   }
   return params;
+}
+
+/** `convert` for texts at the groups `at` of a regex match. */
+function direct<T>(
+  entry: Entry<T>,
+  m: RegExpExecArray,
+  at: readonly number[],
+): Params | undefined {
+  const params: Params = {};
+  const keys = entry.keys;
+  const parsers = entry.parsers;
+  for (let i = 0; i < keys.length; i++) {
+    const text = m[at[i]];
+    if (parsers[i] === null && text.indexOf("%") === -1) {
+      params[keys[i]] = text;
+    } else {
+      const value = parseOne(entry, i, text);
+      if (value === REFUSED) return undefined;
+      params[keys[i]] = value;
+    }
+  }
+  return params;
+}
+
+/** What `parseOne` gives when the converter refuses the text. */
+const REFUSED: unique symbol = Symbol("refused");
+
+/** Decodes and parses the text of param `i` of `entry`. */
+function parseOne<T>(entry: Entry<T>, i: number, text: string): unknown {
+  try {
+    if (text.indexOf("%") !== -1) text = decodeValue(text, entry.spans[i]);
+    const parse = entry.parsers[i];
+    return parse === null ? text : parse(text);
+  } catch {
+    return REFUSED;
+  }
 }
 
 /**
@@ -243,6 +355,14 @@ export class Router<T> {
         return { index: entry.index, data: entry.data, params: {} };
       }
     }
+    const fast = tree.fast;
+    if (fast !== null && after < 0) {
+      fast.regex.lastIndex = 0;
+      const m = fast.regex.exec(path);
+      if (m === null) return undefined; // It holds every route.
+      const found = this.#fast(fast, m, path);
+      if (found !== undefined) return found;
+    }
     if (path.charCodeAt(0) !== 47) return undefined;
     // The walk cannot throw: converters are called inside a try.
     this.#best = NONE;
@@ -256,6 +376,74 @@ export class Router<T> {
     this.#bestEntry = undefined;
     this.#bestParams = undefined;
     return { index: entry.index, data: entry.data, params };
+  }
+
+  /**
+   * The route the combined regex found, if its values convert and no
+   * earlier route that may overlap it matches (then the first of those);
+   * `undefined` sends the caller to the walk.
+   */
+  #fast(
+    fast: Fast<T>,
+    m: RegExpExecArray,
+    path: string,
+  ): RouteMatch<T> | undefined {
+    const slot = fast.slots[m.indexOf("", 1)];
+    if (slot === undefined) return undefined; // An empty value came first.
+    const entry = slot.entry;
+    const params = slot.direct !== null
+      ? direct(entry, m, slot.direct)
+      : this.#checked(slot, m);
+    if (params === undefined) return undefined;
+    const earlier = slot.earlier;
+    if (earlier.length === 0) {
+      return { index: entry.index, data: entry.data, params };
+    }
+    const caps = this.#caps;
+    for (let i = 0; i < earlier.length; i++) {
+      const other = earlier[i];
+      if (runSteps(other.pattern.steps, path, caps) === -1) continue;
+      const p = convert(other, caps);
+      if (p !== undefined) {
+        return { index: other.index, data: other.data, params: p };
+      }
+    }
+    return { index: entry.index, data: entry.data, params };
+  }
+
+  /** The params of a fast-path match whose steps need their own regex. */
+  #checked(slot: Slot<T>, m: RegExpExecArray): Params | undefined {
+    const caps = this.#caps;
+    let n = 0;
+    const captures = slot.captures;
+    for (let i = 0; i < captures.length; i++) {
+      const capture = captures[i];
+      const check = capture.check;
+      if (check === null) {
+        for (let k = 0; k < capture.count; k++) {
+          caps[n++] = m[capture.group + k];
+        }
+        continue;
+      }
+      const text = m[capture.group];
+      if (capture.kind === WHOLE) {
+        if (!check.test(text)) return undefined;
+        caps[n++] = text;
+        continue;
+      }
+      check.lastIndex = 0;
+      const c = check.exec(text);
+      if (c === null) return undefined;
+      for (let k = 1; k <= capture.count; k++) {
+        if (
+          capture.kind === TAIL && capture.single[k - 1] && c[k].includes("/")
+        ) {
+          return undefined;
+        }
+        caps[n++] = c[k];
+      }
+    }
+    return convert(slot.entry, caps);
   }
 
   /** The same as `find`, by trying every route in order (the reference). */
@@ -336,6 +524,7 @@ export class Router<T> {
     }
     this.#bestEntry = undefined;
     this.#bestParams = undefined;
+    combine(tree, entries);
     return tree;
   }
 
@@ -486,10 +675,12 @@ function insert<T>(root: Node<T>, entry: Entry<T>): void {
           ? TEST_INT
           : TEST_REGEX;
         edge.regex = step.test;
+        edge.safe = step.safe;
         edge.child = new Node();
       } else if (step.kind === "mixed") {
         edge = new Edge(MIXED);
         edge.regex = step.regex;
+        edge.safe = step.safe;
         edge.count = step.count;
         edge.child = new Node();
       } else {
@@ -501,6 +692,7 @@ function insert<T>(root: Node<T>, entry: Entry<T>): void {
         edge.regex = step.regex;
         edge.count = step.count;
         edge.single = step.single;
+        edge.safe = step.safe;
       }
       node.byKey.set(key, edge);
     }
@@ -564,4 +756,141 @@ function finish<T>(node: Node<T>): void {
     node.min = Math.min(node.min, edge.min);
     node.max = Math.max(node.max, edge.max);
   }
+}
+
+/**
+ * Compiles the non-static routes of a tree into one regex, in Hono's
+ * RegExpRouter style: the tree's shape factored into nested alternatives,
+ * and an empty group after each route whose index (the first empty string
+ * of the match) names the route. The regex finds a route that matches, not
+ * always the first registered one, so each route also gets the earlier
+ * routes that might match the same paths, checked at match time. A step
+ * whose regex might match a "/" is matched as a whole segment (or the rest
+ * of the path) and checked with its own regex afterwards.
+ */
+function combine<T>(tree: Tree<T>, entries: readonly Entry<T>[]): void {
+  const fast = compile(tree.root);
+  if (fast === null) return;
+  tree.fast = fast;
+  for (const slot of fast.slots) {
+    if (slot === undefined) continue;
+    const k = slot.entry;
+    slot.earlier = entries.filter((j) => j.index < k.index && mayOverlap(j, k));
+  }
+}
+
+/** The combined regex of a tree, or `null` (none, or too big). */
+function compile<T>(root: Node<T>): Fast<T> | null {
+  let groups = 0;
+  const slots: Slot<T>[] = [];
+  const mark = (entry: Entry<T>, captures: Capture[]): string => {
+    slots[++groups] = new Slot(entry, captures);
+    return "()";
+  };
+  const alternatives = (node: Node<T>, captures: Capture[]): string => {
+    const parts: string[] = [];
+    // Routes that end here; static ones are answered by the exact map.
+    const ending = node.entries.filter((e) =>
+      e.pattern.staticPath === undefined
+    );
+    if (ending.length) parts.push("$" + mark(ending[0], captures));
+    for (const edge of node.edges) {
+      if (edge.kind === STATICS) {
+        for (const bucket of edge.byChar) {
+          for (const se of bucket ?? []) {
+            const rest = alternatives(se.child, captures);
+            if (rest) parts.push(escapeRegex(se.text) + rest);
+          }
+        }
+        continue;
+      }
+      const group = groups + 1;
+      let body: string;
+      let capture: Capture;
+      if (edge.kind === WHOLE) {
+        const source = edge.regex === null
+          ? "[^/]+"
+          : edge.regex.source.slice(1, -1);
+        body = `\\/(${edge.safe ? source : "[^/]+"})`;
+        capture = new Capture(
+          group,
+          1,
+          edge.safe ? null : edge.regex,
+          WHOLE,
+          [],
+        );
+        groups++;
+      } else if (edge.kind === MIXED) {
+        body = "\\/" +
+          (edge.safe ? edge.regex!.source.slice(1, -1) : "([^/]+)");
+        capture = new Capture(
+          group,
+          edge.count,
+          edge.safe ? null : edge.regex,
+          MIXED,
+          [],
+        );
+        groups += edge.safe ? edge.count : 1;
+      } else {
+        body = edge.safe ? edge.regex!.source : "(\\/.*)$";
+        capture = new Capture(
+          group,
+          edge.count,
+          edge.safe ? null : edge.regex,
+          TAIL,
+          edge.single,
+        );
+        groups += edge.safe ? edge.count : 1;
+        parts.push(body + mark(edge.entries[0], [...captures, capture]));
+        continue;
+      }
+      const rest = alternatives(edge.child!, [...captures, capture]);
+      if (rest) parts.push(body + rest);
+      else groups = group - 1;
+    }
+    // Most alternatives start with "/": match it once.
+    const slashed = parts.filter((p) => p.startsWith("\\/"));
+    const others = parts.filter((p) => !p.startsWith("\\/"));
+    if (slashed.length > 1) {
+      others.push("\\/" + group(slashed.map((p) => p.slice(2))));
+    } else others.push(...slashed);
+    return group(others);
+  };
+  const group = (parts: string[]): string =>
+    parts.length <= 1 ? (parts[0] ?? "") : `(?:${parts.join("|")})`;
+  const source = alternatives(root, []);
+  if (source === "" || groups > MAX_GROUPS) return null;
+  return new Fast(new RegExp(source, "y"), slots);
+}
+
+/**
+ * Whether some path might match both routes, on the safe side: different
+ * static segments, or a static segment that the other route's regex for
+ * that segment refuses, or different numbers of segments, rule it out.
+ */
+function mayOverlap<T>(a: Entry<T>, b: Entry<T>): boolean {
+  const x = a.pattern.steps;
+  const y = b.pattern.steps;
+  const length = Math.min(x.length, y.length);
+  for (let i = 0; i < length; i++) {
+    const s = x[i];
+    const t = y[i];
+    if (s.kind === "tail" || t.kind === "tail") return true;
+    if (s.kind === "static" && t.kind === "static") {
+      if (s.text !== t.text) return false;
+    } else if (s.kind === "static" || t.kind === "static") {
+      const text = s.kind === "static" ? s.text : (t as { text: string }).text;
+      const other = s.kind === "static" ? t : s;
+      if (!segmentMayMatch(other, text)) return false;
+    }
+  }
+  return x.length === y.length;
+}
+
+function segmentMayMatch(step: Step, segment: string): boolean {
+  if (step.kind === "whole") {
+    return segment !== "" && (step.test === null || step.test.test(segment));
+  }
+  if (step.kind === "mixed") return step.regex.test(segment);
+  return true;
 }

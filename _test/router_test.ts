@@ -16,7 +16,14 @@ const even: Converter<number> = {
   },
   format: String,
 };
-const converters = { ...BUILTIN_CONVERTERS, even } as Record<
+// A converter whose regex could match "/" if it were not held to one
+// segment: the combined regex matches it as a segment and checks it after.
+const lower: Converter<string> = {
+  pattern: "[^A-Z]+",
+  parse: (text) => text,
+  format: String,
+};
+const converters = { ...BUILTIN_CONVERTERS, even, lower } as Record<
   string,
   Converter
 >;
@@ -75,6 +82,17 @@ Deno.test("Router.find() agrees with the linear scan on hand-picked tables", asy
       ["/n/<n:int>", ["GET"]],
       ["/n/<s:unicode>", ["GET"]],
     ], ["/n/2", "/n/3", "/n/x", "/n/99999999999999999999"]],
+    ["an earlier route in a later branch of the tree", [
+      ["/a/<x:unicode>/z", ["GET"]],
+      ["/a/b/<y:unicode>", ["GET"]],
+      ["/a/<x:unicode>/<w:unicode>", ["GET"]],
+    ], ["/a/b/q", "/a/b/z", "/a/c/q"]],
+    ["converters held to one segment", [
+      ["/l/<a:lower>", ["GET"]],
+      ["/l/<a:lower>/<b:int>", ["GET"]],
+      ["/l/<a:lower>.<b:lower>", ["GET"]],
+      ["/l/<p:path>", ["GET"]],
+    ], ["/l/ab", "/l/ab/1", "/l/aB/1", "/l/a.b", "/l/A.b", "/l/AB"]],
     ["mixed segments", [
       ["/<p:any('about', 'help')>.html", ["GET"]],
       ["/<a:int>-<b:int>", ["GET"]],
@@ -130,6 +148,8 @@ const segment = fc.constantFrom(
   "<c:any('a', 'ab', '1')>",
   "<x:int>.json",
   "<y:unicode>-<z:int>",
+  "<l:lower>",
+  "<l:lower>.x",
 );
 const last = fc.constantFrom("", "/", "/<p:path>", "/<p:path>/a", "/x<p:path>");
 const routeDef = fc.tuple(
@@ -160,6 +180,9 @@ const pathSegment = fc.constantFrom(
   "xa",
   "a%2Fb",
   "99999999999999999999",
+  "AB",
+  "aB.x",
+  "b.x",
 );
 const path = fc.tuple(
   fc.array(pathSegment, { minLength: 0, maxLength: 6 }),
@@ -168,6 +191,23 @@ const path = fc.tuple(
   "/" + segments.join("/") + (slash && segments.length ? "/" : "")
 );
 
+/** A path that `pattern` may match: its placeholders filled from `pick`. */
+function instance(pattern: string, pick: () => number): string {
+  const values: Record<string, string[]> = {
+    unicode: ["a", "b", "1", "x-y"],
+    int: ["1", "2", "-3"],
+    even: ["2", "3"],
+    lower: ["a", "b", "aB"],
+    path: ["a", "a/b", "1/z"],
+  };
+  return pattern.replace(/<\w+:(\w+)(?:\(([^)]*)\))?>/g, (_, name, args) => {
+    const pool = name === "any"
+      ? (args as string).split(",").map((a) => a.trim().slice(1, -1))
+      : values[name];
+    return pool[pick() % pool.length];
+  });
+}
+
 Deno.test("Router.find() agrees with the linear scan on random tables and paths", () => {
   let pairs = 0;
   fc.assert(
@@ -175,8 +215,14 @@ Deno.test("Router.find() agrees with the linear scan on random tables and paths"
       fc.array(routeDef, { minLength: 1, maxLength: 14 }),
       fc.array(path, { minLength: 1, maxLength: 12 }),
       fc.constantFrom("GET", "POST", "HEAD", "PUT"),
-      (table, paths, method) => {
+      fc.infiniteStream(fc.nat()),
+      (table, randomPaths, method, choices) => {
         const r = router(table);
+        const pick = () => choices.next().value as number;
+        const paths = [
+          ...randomPaths,
+          ...table.map(([pattern]) => instance(pattern, pick)),
+        ];
         for (const p of paths) {
           same(r, method, p);
           const first = r.findLinear(method, p);
