@@ -228,8 +228,6 @@ export class Request {
   #query?: MultiDict<string>;
   #cookies?: MultiDict<string>;
   #form?: Promise<MultiDict<FormValue>>;
-  #bytes?: Promise<Uint8Array>;
-  #multipart = false;
   #charset?: string;
   #pathInfo?: string;
   #overrides?: RequestOverrides;
@@ -878,8 +876,12 @@ export class Request {
       return parseQuery(bytes, this.charset) as MultiDict<FormValue>;
     }
     if (type === "multipart/form-data") {
-      this.#multipart = true;
-      return await readMultipart(this.#raw, this.#limits, this.charset);
+      const body = bodyOf(this.#raw);
+      if (!body.multipart) {
+        body.multipart = readMultipart(this.#raw, this.#limits, this.charset);
+        body.multipart.catch(() => {});
+      }
+      return await body.multipart;
     }
     return new MultiDict();
   }
@@ -1026,7 +1028,7 @@ export class Request {
    * ```
    */
   bytes(): Promise<Uint8Array> {
-    if (this.#multipart) {
+    if (bodyOf(this.#raw).multipart) {
       return Promise.reject(
         new TypeError(
           "Cannot read the body: form() streamed it as multipart/form-data",
@@ -1041,16 +1043,17 @@ export class Request {
 
   // The body is read once; each reader checks it against its own limit.
   async #readBytes(limit: Limit, what: string): Promise<Uint8Array> {
-    if (!this.#bytes) {
-      this.#bytes = readLimited(
+    const body = bodyOf(this.#raw);
+    if (!body.bytes) {
+      body.bytes = readLimited(
         this.#raw,
         limit,
         this.#limits.bodyTimeout,
         what,
       );
-      this.#bytes.catch(() => {});
+      body.bytes.catch(() => {});
     }
-    const bytes = await this.#bytes;
+    const bytes = await body.bytes;
     if (bytes.byteLength > limit.value) {
       throw new PayloadTooLarge(
         `${what} over the limit of ${limit.value} bytes (${limit.name})`,
@@ -1058,6 +1061,20 @@ export class Request {
     }
     return bytes;
   }
+}
+
+// What was read of a web request's body, shared by every Pesto Request
+// that wraps it (a middleware's and the app's), since a body streams once.
+interface BodyRead {
+  bytes?: Promise<Uint8Array>;
+  multipart?: Promise<MultiDict<FormValue>>;
+}
+const bodies = new WeakMap<globalThis.Request, BodyRead>();
+
+function bodyOf(raw: globalThis.Request): BodyRead {
+  let body = bodies.get(raw);
+  if (!body) bodies.set(raw, body = {});
+  return body;
 }
 
 /** The part of `path` below `script` ("/" for `script` itself), if any. */

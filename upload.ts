@@ -7,7 +7,10 @@
  * upload never has to fit in memory. The temporary files are removed once
  * the response has been sent — whether the handler succeeded, threw, or the
  * client went away — so a handler that wants to keep a file calls
- * {@linkcode FileUpload.prototype.save}.
+ * {@linkcode FileUpload.prototype.save}. That happens for requests served
+ * through `toHandler`, `serve` or `DispatcherApp.fetch` (after the next turn
+ * of the event loop when there is no `Deno.serve` connection info); files
+ * of requests read any other way are removed when the process exits.
  *
  * Like Python's Pesto (`pesto.httputils.FileUpload`), `filename` is the base
  * name only (any `/`, `\`, `C:\` or `\\server\` path the client sent is

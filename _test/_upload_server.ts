@@ -15,9 +15,20 @@ function spooled(): number {
   return count;
 }
 
+// Uploads whose body could not be read (their files are removed by then).
+let failed = 0;
+
 const handler = toHandler(async (request) => {
-  if (request.pathInfo === "/spooled") return new Response(String(spooled()));
-  const files = await request.files();
+  if (request.pathInfo === "/spooled") {
+    return new Response(`${spooled()} ${failed}`);
+  }
+  let files;
+  try {
+    files = await request.files();
+  } catch (error) {
+    failed++;
+    throw error;
+  }
   const sizes = [...files.values()].map((file) => file.size);
   if (request.pathInfo === "/throw") throw new Error("handler failed");
   return new Response(JSON.stringify({ sizes, spooled: spooled() }), {

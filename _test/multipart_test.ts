@@ -567,3 +567,11 @@ Deno.test("DispatcherApp route limits apply to multipart forms", async () => {
   const open = await app.fetch(post(body, { path: "/open" }));
   assert.equal(await open.text(), "1");
 });
+
+Deno.test("Request.form() shares a streamed body between wrappers of one web request", async () => {
+  const raw = post(SAMPLE);
+  const outer = await new Request(raw).form();
+  const inner = await new Request(raw).form();
+  assert.equal(inner, outer);
+  assert.equal(inner.get("title"), "Caffè latte");
+});

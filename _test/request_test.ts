@@ -442,3 +442,13 @@ Deno.test("Request.makeUri() follows Pesto's make_uri", async (t) => {
     assert.throws(() => r.makeUri({ scheme: "java script" }), TypeError);
   });
 });
+
+Deno.test("Request body reads are shared between wrappers of one web request", async () => {
+  const raw = new globalThis.Request("http://x.test/", {
+    method: "POST",
+    body: "a=1",
+    headers: URLENCODED,
+  });
+  assert.equal(await new Request(raw).get("a"), "1");
+  assert.equal(await new Request(raw).text(), "a=1");
+});
