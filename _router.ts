@@ -32,6 +32,12 @@ export interface RouteMatch<T> {
   readonly params: Params;
 }
 
+/**
+ * The params of every match of a route without placeholders: shared, so
+ * frozen (the dispatcher gives handlers a fresh object instead).
+ */
+export const NO_PARAMS: Params = Object.freeze({});
+
 /** The pseudo method whose tree holds every route, for 404 versus 405. */
 const ANY = "";
 
@@ -195,7 +201,10 @@ class Slot<T> {
 
 class Tree<T> {
   readonly root: Node<T> = new Node();
-  readonly exact: Map<string, Entry<T>> = new Map();
+  /** The answers for static paths, made once (their params are empty). */
+  readonly exact: Map<string, RouteMatch<T>> = new Map();
+  /** Whether some static path has this length: most misses skip the map. */
+  lengths: boolean[] = [];
   /** The combined regex of the routes, if they are few; see `combine`. */
   fast: Fast<T> | null = null;
 }
@@ -349,15 +358,12 @@ export class Router<T> {
     if (this.#busy) return this.findLinear(method, path, after);
     const tree = this.#trees?.get(method) ?? this.#tree(method);
     if (tree === undefined) return undefined;
-    if (after < 0) {
-      const entry = tree.exact.get(path);
-      if (entry !== undefined) {
-        return { index: entry.index, data: entry.data, params: {} };
-      }
+    if (after < 0 && tree.lengths[path.length] === true) {
+      const found = tree.exact.get(path);
+      if (found !== undefined) return found;
     }
     const fast = tree.fast;
     if (fast !== null && after < 0) {
-      fast.regex.lastIndex = 0;
       const m = fast.regex.exec(path);
       if (m === null) return undefined; // It holds every route.
       const found = this.#fast(fast, m, path);
@@ -519,11 +525,21 @@ export class Router<T> {
       this.#after = -1;
       this.#walk(tree.root, path, 0, 0);
       if ((this.#bestEntry as Entry<T> | undefined) === entry) {
-        tree.exact.set(path, entry);
+        tree.exact.set(
+          path,
+          Object.freeze({
+            index: entry.index,
+            data: entry.data,
+            params: NO_PARAMS,
+          }),
+        );
       }
     }
     this.#bestEntry = undefined;
     this.#bestParams = undefined;
+    const longest = Math.max(0, ...[...tree.exact.keys()].map((p) => p.length));
+    tree.lengths = Array.from({ length: longest + 1 }, () => false);
+    for (const path of tree.exact.keys()) tree.lengths[path.length] = true;
     combine(tree, entries);
     return tree;
   }
@@ -860,7 +876,7 @@ function compile<T>(root: Node<T>): Fast<T> | null {
     parts.length <= 1 ? (parts[0] ?? "") : `(?:${parts.join("|")})`;
   const source = alternatives(root, []);
   if (source === "" || groups > MAX_GROUPS) return null;
-  return new Fast(new RegExp(source, "y"), slots);
+  return new Fast(new RegExp("^" + source), slots);
 }
 
 /**

@@ -70,7 +70,7 @@ import {
   type ParsedPattern,
   parsePattern,
 } from "./_route_parser.ts";
-import { Router } from "./_router.ts";
+import { NO_PARAMS, Router } from "./_router.ts";
 import { runHandler } from "./_run.ts";
 import type {
   FetchHandler,
@@ -893,7 +893,8 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
       const head = handler === undefined;
       if (head) handler = record.handlers.get("GET");
       if (record.limits) internals.setLimits(request, record.limits);
-      const response = await handler!(request, found.params);
+      const params = found.params === NO_PARAMS ? {} : found.params;
+      const response = await handler!(request, params);
       return head ? internals.withoutBody(response) : response;
     }
     const allowed = router.allowed(path, method);
