@@ -26,7 +26,7 @@ export function afterSent(
 ): void {
   const close = closeWithoutBody.get(response);
   let cleanup: (() => void) | undefined;
-  if (raw) {
+  if (raw && raw.method !== "GET" && raw.method !== "HEAD") {
     const list = requestCleanups.get(raw);
     // Nothing registered yet: what is registered from now on runs at once.
     if (list === undefined) requestCleanups.set(raw, "done");
