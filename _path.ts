@@ -3,6 +3,12 @@
 // and ".." segments are resolved without climbing above the root, and each
 // segment is percent-decoded once with fatal UTF-8. Routing, mounting and
 // static files all use the result.
+//
+// Deno.serve puts the raw target in request.url, unnormalised: "..", "%2e",
+// "//" and "\" arrive as sent, and so does the Host header. For an
+// absolute-form target ("GET http://h:1/p HTTP/1.1") the URL carries the
+// target's scheme and authority instead of the Host header, as RFC 9112
+// says: both are validated here like a Host header.
 import { RequestParseError } from "./_errors.ts";
 
 /** The parts of a request target that the library works from. */
