@@ -366,7 +366,9 @@ export class Router<T> {
     if (fast !== null && after < 0) {
       const m = fast.regex.exec(path);
       if (m === null) return undefined; // It holds every route.
+      this.#busy = true;
       const found = this.#fast(fast, m, path);
+      this.#busy = false;
       if (found !== undefined) return found;
     }
     if (path.charCodeAt(0) !== 47) return undefined;

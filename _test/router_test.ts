@@ -136,6 +136,41 @@ Deno.test("Router.find() is recompiled when routes are added", () => {
   assert.equal(r.find("PUT", "/b")?.index, 2);
 });
 
+Deno.test("Router.find() stays right when a converter matches a path itself", () => {
+  const r = new Router<string>();
+  const seen: unknown[] = [];
+  const nested: Converter<string> = {
+    pattern: "[a-z]+",
+    parse(text) {
+      // A converter that routes: the inner match must not disturb the outer.
+      seen.push(r.find("GET", "/l/x/y/z")?.params);
+      return text.toUpperCase();
+    },
+    format: String,
+  };
+  const all = { ...converters, nested };
+  r.add(
+    parsePattern("/l/<a:lower>/<b:lower>/<c:lower>", all),
+    new Set(["GET"]),
+    "lower",
+  );
+  r.add(
+    parsePattern("/w/<v:lower>/<w:nested>/<u:lower>", all),
+    new Set(["GET"]),
+    "nested",
+  );
+  r.add(parsePattern("/w/<w:unicode>/x", all), new Set(["GET"]), "x");
+  for (let i = 0; i < 2; i++) {
+    assert.deepEqual(r.find("GET", "/w/abc/def/ghi"), {
+      index: 1,
+      data: "nested",
+      params: { v: "abc", w: "DEF", u: "ghi" },
+    });
+  }
+  assert.deepEqual(seen[0], { a: "x", b: "y", c: "z" });
+  assert.equal(r.find("GET", "/w/abc/x")?.index, 2);
+});
+
 // Random tables over a small alphabet, so that routes overlap often.
 const segment = fc.constantFrom(
   "a",
