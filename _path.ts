@@ -19,8 +19,11 @@ export interface Target {
   host: string;
   /** The canonical path, percent-encoded; starts with "/". */
   path: string;
-  /** The canonical path's segments, decoded (no empty ones). */
-  segments: string[];
+  /**
+   * The canonical path's segments, decoded (no empty ones); `undefined` for
+   * a simple path, whose segments are its own `/`-separated parts.
+   */
+  segments: string[] | undefined;
   /** The query string without its "?" ("" when absent). */
   search: string;
   /** Whether the canonical path ends with "/" (and is not just "/"). */
@@ -56,6 +59,19 @@ const ADDRESS_LIKE = /^\[|(?:^|\.)(?:\d|0x)[^.]*\.?$/i;
  * 65535.
  */
 export function isValidHost(host: string): boolean {
+  let valid = validHosts.get(host);
+  if (valid === undefined) {
+    valid = checkHost(host);
+    // Hosts repeat from request to request: remember a bounded number.
+    if (validHosts.size >= 1024) validHosts.clear();
+    validHosts.set(host, valid);
+  }
+  return valid;
+}
+
+const validHosts = new Map<string, boolean>();
+
+function checkHost(host: string): boolean {
   const match = HOST.exec(host);
   if (match === null) return false;
   if (match[1] !== undefined && Number(match[1]) > 65535) return false;
@@ -78,9 +94,15 @@ export function parseTarget(url: string, hostHeader: string | null): Target {
   const scheme = url.slice(0, schemeEnd);
   const start = schemeEnd + 3;
   let end = start;
-  while (end < url.length && !"/?#".includes(url[end])) end++;
+  while (end < url.length) {
+    const c = url.charCodeAt(end);
+    if (c === 0x2f || c === 0x3f || c === 0x23) break; // "/", "?", "#"
+    end++;
+  }
   const host = url.slice(start, end);
-  if (!isValidHost(host)) throw new RequestParseError("Malformed Host header");
+  if (host !== hostHeader && !isValidHost(host)) {
+    throw new RequestParseError("Malformed Host header");
+  }
   let queryAt = url.indexOf("?", end);
   const hashAt = url.indexOf("#", end);
   if (hashAt !== -1 && (queryAt === -1 || hashAt < queryAt)) queryAt = -1;
@@ -93,7 +115,15 @@ export function parseTarget(url: string, hostHeader: string | null): Target {
   const search = queryAt === -1
     ? ""
     : url.slice(queryAt + 1, hashAt > queryAt ? hashAt : url.length);
-  return { scheme, host, search, ...canonicalPath(rawPath) };
+  const canonical = canonicalPath(rawPath);
+  return {
+    scheme,
+    host,
+    search,
+    path: canonical.path,
+    segments: canonical.segments,
+    trailingSlash: canonical.trailingSlash,
+  };
 }
 
 /**
@@ -102,11 +132,10 @@ export function parseTarget(url: string, hostHeader: string | null): Target {
  */
 export function canonicalPath(
   rawPath: string,
-): { path: string; segments: string[]; trailingSlash: boolean } {
+): { path: string; segments: string[] | undefined; trailingSlash: boolean } {
   if (SIMPLE_PATH.test(rawPath)) {
-    const segments = rawPath.split("/").filter((s) => s !== "");
     const trailingSlash = rawPath.length > 1 && rawPath.endsWith("/");
-    return { path: rawPath, segments, trailingSlash };
+    return { path: rawPath, segments: undefined, trailingSlash };
   }
   if (!rawPath.startsWith("/") && !rawPath.startsWith("\\")) {
     throw new RequestParseError("Malformed request target");

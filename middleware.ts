@@ -196,7 +196,8 @@ export function mount(apps: Record<string, FetchApp>): FetchHandler {
     } catch (error) {
       return badRequest(error);
     }
-    const { segments } = target;
+    const segments = target.segments ??
+      target.path.split("/").filter((s) => s !== "");
     for (const entry of mounts) {
       const n = entry.segments.length;
       if (n > segments.length) continue;

@@ -570,7 +570,7 @@ export class Request {
   get requestPath(): string {
     const t = this.#parsed;
     if (!t.path.includes("%")) return t.path;
-    return "/" + t.segments.join("/") + (t.trailingSlash ? "/" : "");
+    return "/" + t.segments!.join("/") + (t.trailingSlash ? "/" : "");
   }
 
   /**
@@ -613,7 +613,8 @@ export class Request {
    * ```
    */
   get pathSegments(): readonly string[] {
-    return this.#parsed.segments;
+    const t = this.#parsed;
+    return t.segments ??= t.path.split("/").filter((s) => s !== "");
   }
 
   /**
