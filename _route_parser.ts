@@ -120,6 +120,28 @@ const IDENT = /[A-Za-z_][A-Za-z0-9_]*/y;
 /** The parse of converters whose value is the text (the matcher skips it). */
 export const identity = (text: string): string => text;
 
+/**
+ * The value of a signed decimal integer (`[+-]?\d+`); throws a RangeError
+ * for other text and for integers past `Number.MAX_SAFE_INTEGER`.
+ */
+export function parseInteger(text: string): number {
+  const length = text.length;
+  let i = 0;
+  let c = text.charCodeAt(0);
+  const negative = c === 45;
+  if (c === 43 || c === 45) i++;
+  if (i >= length) throw new RangeError("not a safe integer");
+  let n = 0;
+  for (; i < length; i++) {
+    c = text.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) throw new RangeError("not a safe integer");
+    n = n * 10 + c;
+  }
+  // Past 2^53, n may be rounded: safe integers are exact here.
+  if (n > Number.MAX_SAFE_INTEGER) throw new RangeError("not a safe integer");
+  return negative && n !== 0 ? -n : n;
+}
+
 /** Whether `text` from `from` to `to` is a signed integer, like `[+-]?\d+`. */
 export function isInt(text: string, from: number, to: number): boolean {
   let c = text.charCodeAt(from);

@@ -65,9 +65,9 @@ import {
   encodeLiteral,
   escapeRegex,
   identity,
-  isInt,
   NEVER,
   type ParsedPattern,
+  parseInteger,
   parsePattern,
 } from "./_route_parser.ts";
 import { NO_PARAMS, Router } from "./_router.ts";
@@ -380,13 +380,7 @@ export const BUILTIN_CONVERTERS: {
 } = Object.freeze({
   int: {
     pattern: "[+-]?\\d+",
-    parse(text: string): number {
-      const n = Number(text);
-      if (!isInt(text, 0, text.length) || !Number.isSafeInteger(n)) {
-        throw new RangeError("not a safe integer");
-      }
-      return n === 0 ? 0 : n;
-    },
+    parse: parseInteger,
     format: (value: number) =>
       Number.isSafeInteger(value)
         ? String(value)

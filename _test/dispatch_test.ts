@@ -380,6 +380,38 @@ Deno.test("DispatcherApp: custom converters are per app, typed by their definiti
   assert.deepEqual(await call(strict, "/n/12"), [200, "12"]);
 });
 
+Deno.test("BUILTIN_CONVERTERS.int.parse() reads safe signed integers only", async (t) => {
+  const good: [string, number][] = [
+    ["0", 0],
+    ["-0", 0],
+    ["+12", 12],
+    ["007", 7],
+    ["9007199254740991", Number.MAX_SAFE_INTEGER],
+    ["-9007199254740991", -Number.MAX_SAFE_INTEGER],
+  ];
+  for (const [text, value] of good) {
+    await t.step(`${text} is ${value}`, () => {
+      assert.ok(Object.is(BUILTIN_CONVERTERS.int.parse(text), value));
+    });
+  }
+  const bad = [
+    "",
+    "+",
+    "-",
+    "1e3",
+    " 1",
+    "1.0",
+    "0x10",
+    "9007199254740992",
+    "99999999999999999999",
+  ];
+  for (const text of bad) {
+    await t.step(`${JSON.stringify(text)} is refused`, () => {
+      assert.throws(() => BUILTIN_CONVERTERS.int.parse(text), RangeError);
+    });
+  }
+});
+
 Deno.test("DispatcherApp: a converter whose parse throws means no match", async () => {
   const even: Converter<number> = {
     pattern: "\\d+",
