@@ -311,3 +311,35 @@ Deno.test("serve() keeps serving after a handler throws", async () => {
     await server.shutdown();
   }
 });
+
+Deno.test("currentRequest() keeps other async context variables", async () => {
+  const { AsyncLocalStorage } = await import("node:async_hooks");
+  const tenant = new AsyncLocalStorage<string>();
+  const fetch = toHandler(async (request) => {
+    await Promise.resolve();
+    return new Response(`${tenant.getStore()} ${currentRequest() === request}`);
+  });
+  const text = await tenant.run("acme", async () => {
+    const response = await fetch(new globalThis.Request("http://localhost/"));
+    assert.equal(tenant.getStore(), "acme");
+    return response.text();
+  });
+  assert.equal(text, "acme true");
+});
+
+Deno.test("currentRequest() works where Deno's async context is not exposed", async () => {
+  const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      new URL("./_fallback_context.ts", import.meta.url).pathname,
+    ],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.ok(success);
+  assert.equal(
+    new TextDecoder().decode(stdout).trim(),
+    "true:5,true:1,true:3,true:0",
+  );
+});
