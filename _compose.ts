@@ -97,6 +97,6 @@ export function replaceWithoutBody(
 ): Response {
   response.body?.cancel().catch(() => {});
   const replacement = new Response(null, { status, headers, contentType: "" });
-  afterSent(replacement, info?.completed);
+  afterSent(replacement, info);
   return replacement;
 }

@@ -65,6 +65,13 @@ export const requestContext: RequestContext = core
   ? contextOnCore(core)
   : await contextOnAsyncLocalStorage();
 
+/**
+ * The Host header value a fetch entry point has already read and checked,
+ * passed to the `Request` it builds (under this key of its options) so
+ * that the header is read once.
+ */
+export const kHostHeader: unique symbol = Symbol("pesto.hostHeader");
+
 /** Runs the `onClose` callbacks of a response that has no body to watch. */
 export const closeWithoutBody: WeakMap<globalThis.Response, () => void> =
   new WeakMap();
@@ -78,7 +85,7 @@ export const closeWithoutBody: WeakMap<globalThis.Response, () => void> =
  */
 export function afterSent(
   response: globalThis.Response,
-  completed: Promise<void> | undefined,
+  info: Deno.ServeHandlerInfo | undefined,
   raw?: globalThis.Request,
 ): void {
   const close = closeWithoutBody.get(response);
@@ -94,6 +101,8 @@ export function afterSent(
     close?.();
     cleanup?.();
   };
+  // Deno makes `completed` on first access: touch it only when needed.
+  const completed = info?.completed;
   if (completed) completed.then(run, run);
   else setTimeout(run, 0);
 }

@@ -22,11 +22,11 @@
  *
  * @module
  */
-import { afterSent, requestContext } from "./_context.ts";
+import { afterSent, kHostHeader, requestContext } from "./_context.ts";
 import { HttpError } from "./_errors.ts";
 import { runHandler } from "./_run.ts";
 import { isValidHost } from "./_path.ts";
-import { Request, type RequestLimits } from "./request.ts";
+import { Request, type RequestLimits, type RequestOptions } from "./request.ts";
 import type { Response } from "./response.ts";
 
 export { HttpError, HttpRedirect, MethodNotAllowed } from "./_errors.ts";
@@ -97,19 +97,22 @@ export function toHandler(
   handler: Handler<[]>,
   options: ToHandlerOptions = {},
 ): FetchHandler {
-  const requestOptions = { limits: options.limits };
-  return async (raw, info) => {
+  const limits = options.limits;
+  return (raw, info) => {
     const host = raw.headers.get("host");
     if (host !== null && host !== "" && !isValidHost(host)) {
-      return new HttpError(400, "Malformed Host header").toResponse();
+      return Promise.resolve(
+        new HttpError(400, "Malformed Host header").toResponse(),
+      );
     }
     const request = new Request(
       raw,
-      info ? { ...requestOptions, info } : requestOptions,
+      { limits, info, [kHostHeader]: host } as RequestOptions,
     );
-    const response = await runHandler(handler, request, options);
-    afterSent(response, info?.completed, raw);
-    return response;
+    return runHandler(handler, request, options).then((response) => {
+      afterSent(response, info, raw);
+      return response;
+    });
   };
 }
 

@@ -56,7 +56,12 @@
  *
  * @module
  */
-import { afterSent, internals, requestContext } from "./_context.ts";
+import {
+  afterSent,
+  internals,
+  kHostHeader,
+  requestContext,
+} from "./_context.ts";
 import { HttpError } from "./_errors.ts";
 import { encodePathText, encodeSegment, isValidHost } from "./_path.ts";
 import {
@@ -83,6 +88,7 @@ import {
   type QueryInit,
   Request,
   type RequestLimits,
+  type RequestOptions,
 } from "./request.ts";
 import { Response } from "./response.ts";
 
@@ -686,6 +692,10 @@ export class Route<P = Record<string, unknown>> {
 
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*$/;
 
+function malformedHost(): globalThis.Response {
+  return new HttpError(400, "Malformed Host header").toResponse();
+}
+
 function absoluteUrl(
   path: string,
   options: UrlOptions,
@@ -832,15 +842,20 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
    * assert.equal(await (await fetch(new Request("http://x/"))).text(), "home");
    * ```
    */
-  readonly fetch: FetchHandler = async (raw, info) => {
+  readonly fetch: FetchHandler = (raw, info) => {
     const host = raw.headers.get("host");
     if (host !== null && host !== "" && !isValidHost(host)) {
-      return new HttpError(400, "Malformed Host header").toResponse();
+      return Promise.resolve(malformedHost());
     }
-    const request = new Request(raw, { limits: this.#options.limits, info });
-    const response = await this.handle(request);
-    afterSent(response, info?.completed, raw);
-    return response;
+    const request = new Request(raw, {
+      limits: this.#options.limits,
+      info,
+      [kHostHeader]: host,
+    } as RequestOptions);
+    return this.handle(request).then((response) => {
+      afterSent(response, info, raw);
+      return response;
+    });
   };
 
   /**
@@ -872,26 +887,32 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
     );
   }
 
-  async #dispatch(request: Request): Promise<globalThis.Response> {
+  // The common case answers without an await: a route without a predicate
+  // matched, and its handler's result goes back as it is.
+  #dispatch(request: Request): HandlerResult {
     const path = request.encodedPath;
     const method = request.method.toUpperCase();
-    const router = this.#router;
-    let found = router.find(method, path);
+    const found = this.#router.find(method, path);
+    if (found !== undefined && !found.data.predicate) {
+      return this.#call(request, method, found.data, found.params);
+    }
+    return this.#dispatchSlowly(request, method, path, found);
+  }
+
+  async #dispatchSlowly(
+    request: Request,
+    method: string,
+    path: string,
+    found: ReturnType<Router<RouteRecord>["find"]>,
+  ): Promise<globalThis.Response> {
     while (found !== undefined) {
       const record = found.data;
-      if (record.predicate && !(await record.predicate(request))) {
-        found = router.find(method, path, found.index);
-        continue;
+      if (!record.predicate || await record.predicate(request)) {
+        return await this.#call(request, method, record, found.params);
       }
-      let handler = record.handlers.get(method);
-      const head = handler === undefined;
-      if (head) handler = record.handlers.get("GET");
-      if (record.limits) internals.setLimits(request, record.limits);
-      const params = found.params === NO_PARAMS ? {} : found.params;
-      const response = await handler!(request, params);
-      return head ? internals.withoutBody(response) : response;
+      found = this.#router.find(method, path, found.index);
     }
-    const allowed = router.allowed(path, method);
+    const allowed = this.#router.allowed(path, method);
     if (allowed.length > 0) {
       if (method === "OPTIONS") {
         return new Response(null, {
@@ -906,6 +927,23 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
     }
     if (this.#options.notFound) return await this.#options.notFound(request);
     return Response.notFound();
+  }
+
+  #call(
+    request: Request,
+    method: string,
+    record: RouteRecord,
+    params: Record<string | number, unknown>,
+  ): HandlerResult {
+    let handler = record.handlers.get(method);
+    const head = handler === undefined;
+    if (head) handler = record.handlers.get("GET");
+    if (record.limits) internals.setLimits(request, record.limits);
+    const result = handler!(request, params === NO_PARAMS ? {} : params);
+    if (!head) return result;
+    return result instanceof globalThis.Response
+      ? internals.withoutBody(result)
+      : Promise.resolve(result).then(internals.withoutBody);
   }
 
   /**

@@ -61,6 +61,7 @@ import { decoderFor, latin1, type Limit, readLimited } from "./_body.ts";
 import { readMultipart } from "./_multipart.ts";
 import {
   internals,
+  kHostHeader,
   type RequestOverrides,
   requestOverrides,
 } from "./_context.ts";
@@ -231,6 +232,7 @@ export class Request {
   #charset?: string;
   #pathInfo?: string;
   #overrides?: RequestOverrides;
+  #hostHeader?: string | null;
 
   /**
    * Wraps a web request.
@@ -254,6 +256,8 @@ export class Request {
     this.#raw = raw;
     this.#options = options;
     this.#overrides = requestOverrides.get(raw);
+    this.#hostHeader =
+      (options as { [kHostHeader]?: string | null })[kHostHeader];
     this.#limits = options.limits
       ? { ...DEFAULT_LIMITS, ...definedOnly(options.limits) }
       : DEFAULT_LIMITS;
@@ -369,13 +373,14 @@ export class Request {
    * throws {@linkcode RequestParseError} for a malformed Host or path.
    */
   get #parsed(): Target {
+    if (this.#target !== undefined) return this.#target;
     const o = this.#overrides;
-    return this.#target ??= o?.url === undefined
-      ? parseTarget(this.#raw.url, this.#raw.headers.get("host"))
-      : parseTarget(
-        o.url,
-        o.host === undefined ? this.#raw.headers.get("host") : o.host,
-      );
+    const host = o?.host !== undefined
+      ? o.host
+      : this.#hostHeader !== undefined
+      ? this.#hostHeader
+      : this.#raw.headers.get("host");
+    return this.#target = parseTarget(o?.url ?? this.#raw.url, host);
   }
 
   /**
