@@ -156,10 +156,15 @@ export type ServeOptions =
  * plain handler goes through {@linkcode toHandler} first. The port defaults
  * to the `PORT` environment variable (when readable), else 8080.
  *
+ * Once listening, it logs one line with an address to open, such as
+ * `Pesto listening on http://localhost:8080/ (all interfaces)`; pass
+ * `onListen` to log something else, or `onListen() {}` to log nothing.
+ *
  * @param app A `DispatcherApp` (or anything with a `fetch`), or a handler.
- * @param options `Deno.serve` options (`port`, `hostname`, `signal`, …) and
- *   `toHandler` options.
+ * @param options `Deno.serve` options (`port`, `hostname`, `signal`,
+ *   `onListen`, …) and `toHandler` options.
  * @returns The running server.
+ * @throws {Deno.errors.AddrInUse} When the port is taken.
  *
  * @example
  * ```ts
@@ -180,7 +185,26 @@ export function serve(
   const fetch = typeof app === "function"
     ? toHandler(app, { limits, debug, onError })
     : app.fetch;
-  return Deno.serve({ port: defaultPort(), ...serveOptions }, fetch);
+  const tls = "cert" in serveOptions && serveOptions.cert !== undefined;
+  return Deno.serve({
+    port: defaultPort(),
+    onListen: (addr) => console.log(listeningLine(addr, tls)),
+    ...serveOptions,
+  }, fetch);
+}
+
+/** The start line of {@linkcode serve}: an address a browser can open. */
+function listeningLine(addr: Deno.NetAddr, tls: boolean): string {
+  const scheme = tls ? "https" : "http";
+  const wildcard = addr.hostname === "0.0.0.0" || addr.hostname === "::";
+  const host = wildcard
+    ? "localhost"
+    : addr.hostname.includes(":")
+    ? `[${addr.hostname}]`
+    : addr.hostname;
+  return `Pesto listening on ${scheme}://${host}:${addr.port}/${
+    wildcard ? " (all interfaces)" : ""
+  }`;
 }
 
 function defaultPort(): number {

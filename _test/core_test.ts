@@ -343,3 +343,59 @@ Deno.test("currentRequest() works where Deno's async context is not exposed", as
     "true:5,true:1,true:3,true:0",
   );
 });
+
+Deno.test("serve() logs the address it listens on once, unless onListen says otherwise", async (t) => {
+  const log = console.log;
+  const lines: string[] = [];
+  console.log = (...args: unknown[]) => lines.push(args.join(" "));
+  const servers: Deno.HttpServer<Deno.NetAddr>[] = [];
+  try {
+    const cases: {
+      name: string;
+      options: Parameters<typeof serve>[1];
+      expected: (port: number) => string[];
+    }[] = [
+      {
+        name: "all interfaces are shown as localhost",
+        options: { port: 0 },
+        expected: (port) => [
+          `Pesto listening on http://localhost:${port}/ (all interfaces)`,
+        ],
+      },
+      {
+        name: "a given host is shown as is",
+        options: { port: 0, hostname: "127.0.0.1" },
+        expected: (port) => [`Pesto listening on http://127.0.0.1:${port}/`],
+      },
+      {
+        name: "an onListen of the caller replaces the line",
+        options: {
+          port: 0,
+          hostname: "127.0.0.1",
+          onListen: ({ port }) => console.log(`mine ${port}`),
+        },
+        expected: (port) => [`mine ${port}`],
+      },
+      {
+        name: "an empty onListen silences it",
+        options: { port: 0, hostname: "127.0.0.1", onListen() {} },
+        expected: () => [],
+      },
+    ];
+    for (const { name, options, expected } of cases) {
+      await t.step(name, async () => {
+        lines.length = 0;
+        const server = serve(() => new Response("ok"), options);
+        servers.push(server);
+        const response = await fetch(
+          `http://127.0.0.1:${server.addr.port}/`,
+        );
+        assert.equal(await response.text(), "ok");
+        assert.deepEqual(lines, expected(server.addr.port));
+      });
+    }
+  } finally {
+    console.log = log;
+    await Promise.all(servers.map((server) => server.shutdown()));
+  }
+});
