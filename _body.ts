@@ -51,16 +51,22 @@ export function tooLarge(
  */
 export class DeadlineReader {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #timer: ReturnType<typeof setTimeout>;
+  #deadline: number;
   #timedOut = false;
   #closed = false;
 
   constructor(body: ReadableStream<Uint8Array>, timeout: number) {
     this.#reader = body.getReader();
-    this.#timer = setTimeout(() => {
-      this.#timedOut = true;
-      this.#reader.cancel().catch(() => {});
-    }, timeout);
+    this.#deadline = Date.now() + timeout;
+    watch(this);
+  }
+
+  /** Cancels the read when the deadline has passed; true when it has. */
+  expireBy(now: number): boolean {
+    if (now < this.#deadline) return false;
+    this.#timedOut = true;
+    this.#reader.cancel().catch(() => {});
+    return true;
   }
 
   async read(): Promise<Uint8Array | undefined> {
@@ -87,8 +93,31 @@ export class DeadlineReader {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#timer);
+    watching.delete(this);
     this.#reader.cancel().catch(() => {});
+  }
+}
+
+// One shared ticker checks the deadlines of every body being read, instead
+// of a timer per request (a timer costs more than a small body's whole
+// read). It stops once nothing is being read.
+const TICK_MS = 25;
+const watching = new Set<DeadlineReader>();
+let ticker: ReturnType<typeof setInterval> | undefined;
+
+function watch(reader: DeadlineReader): void {
+  watching.add(reader);
+  ticker ??= setInterval(tick, TICK_MS);
+}
+
+function tick(): void {
+  const now = Date.now();
+  for (const reader of watching) {
+    if (reader.expireBy(now)) watching.delete(reader);
+  }
+  if (watching.size === 0) {
+    clearInterval(ticker);
+    ticker = undefined;
   }
 }
 

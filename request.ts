@@ -1127,7 +1127,16 @@ export function parseQuery(
   charset = "UTF-8",
 ): MultiDict<string> {
   const decoder = decoderFor(charset);
-  const text = typeof input === "string" ? input : latin1(input);
+  // UTF-8 bytes are decoded natively first; other charsets go through a
+  // latin1 string (one char per byte) so that literal and escaped bytes
+  // decode alike.
+  const utf8 = decoder.encoding === "utf-8";
+  const fromBytes = typeof input !== "string" && !utf8;
+  const text = typeof input === "string"
+    ? input
+    : utf8
+    ? decoder.decode(input)
+    : latin1(input);
   const out = new MultiDict<string>();
   if (text === "") return out;
   for (const pair of text.split("&")) {
@@ -1136,8 +1145,8 @@ export function parseQuery(
     const key = eq === -1 ? pair : pair.slice(0, eq);
     const value = eq === -1 ? "" : pair.slice(eq + 1);
     out.append(
-      decodeComponent(key, decoder, typeof input !== "string"),
-      decodeComponent(value, decoder, typeof input !== "string"),
+      decodeComponent(key, decoder, fromBytes),
+      decodeComponent(value, decoder, fromBytes),
     );
   }
   return out;
