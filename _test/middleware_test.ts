@@ -4,6 +4,8 @@ import {
   conditional,
   DispatcherApp,
   fromFetch,
+  type LogEntry,
+  logger,
   type Middleware,
   mount,
   overlay,
@@ -503,6 +505,119 @@ Deno.test("useXForwarded() believes trusted proxies only", async (t) => {
         info("10.0.0.1"),
       );
       assert.match(r.headers.get("set-cookie")!, /; Secure;/);
+    },
+  );
+});
+
+Deno.test("logger() logs method, path, status and duration of each request", async (t) => {
+  const app = new DispatcherApp();
+  app.match(
+    "/hello/<name:unicode>",
+    "GET",
+    (_request, { name }) => new Response(name),
+  );
+  app.match("/fail", "GET", () => {
+    throw new Error("boom");
+  });
+  const entries: { line: string; entry: LogEntry }[] = [];
+  const fetch = compose(
+    logger({ log: (line, entry) => entries.push({ line, entry }) }),
+  )(app);
+  const cases = [
+    {
+      name: "a routed GET, without its query",
+      request: new Request("http://x.test/hello/ada?secret=1"),
+      method: "GET",
+      path: "/hello/ada",
+      status: 200,
+    },
+    {
+      name: "a 404",
+      request: new Request("http://x.test/missing"),
+      method: "GET",
+      path: "/missing",
+      status: 404,
+    },
+    {
+      name: "a 405 for another method",
+      request: new Request("http://x.test/hello/ada", { method: "DELETE" }),
+      method: "DELETE",
+      path: "/hello/ada",
+      status: 405,
+    },
+    {
+      name: "a handler error mapped to 500",
+      request: new Request("http://x.test/fail"),
+      method: "GET",
+      path: "/fail",
+      status: 500,
+    },
+    {
+      name: "control characters and spaces stay percent-encoded",
+      request: new Request("http://x.test/a b/%0a\nGET /forged"),
+      method: "GET",
+      path: "/a%20b/%0aGET%20/forged",
+      status: 404,
+    },
+  ];
+  const error = console.error;
+  console.error = () => {}; // the 500 case logs its stack
+  try {
+    for (const { name, request, method, path, status } of cases) {
+      await t.step(name, async () => {
+        entries.length = 0;
+        const response = await fetch(request);
+        await response.body?.cancel();
+        assert.equal(response.status, status);
+        assert.equal(entries.length, 1);
+        const [{ line, entry }] = entries;
+        assert.equal(entry.method, method);
+        assert.equal(entry.path, path);
+        assert.equal(entry.status, status);
+        assert.ok(entry.durationMs >= 0);
+        assert.equal(
+          line,
+          `${method} ${path} ${status} ${entry.durationMs.toFixed(1)}ms`,
+        );
+        assert.doesNotMatch(line, /[\r\n]/);
+      });
+    }
+  } finally {
+    console.error = error;
+  }
+
+  await t.step(
+    "a fetch handler that throws is logged as 500, and the error goes on",
+    async () => {
+      entries.length = 0;
+      const failing = logger({
+        log: (line, entry) => entries.push({ line, entry }),
+      })(
+        () => Promise.reject(new Error("down")),
+      );
+      await assert.rejects(failing(new Request("http://x.test/x")), /down/);
+      assert.equal(entries.length, 1);
+      assert.match(entries[0].line, /^GET \/x 500 \d+\.\dms$/);
+    },
+  );
+
+  await t.step(
+    "without options it writes the line with console.log",
+    async () => {
+      const log = console.log;
+      const lines: unknown[][] = [];
+      console.log = (...args: unknown[]) => lines.push(args);
+      try {
+        const r = await logger()(app.fetch)(
+          new Request("http://x.test/hello/bob", { method: "HEAD" }),
+        );
+        assert.equal(r.status, 200);
+      } finally {
+        console.log = log;
+      }
+      assert.equal(lines.length, 1);
+      assert.equal(lines[0].length, 1);
+      assert.match(String(lines[0][0]), /^HEAD \/hello\/bob 200 \d+\.\dms$/);
     },
   );
 });
