@@ -91,9 +91,9 @@ export function afterSent(
   const close = closeWithoutBody.get(response);
   let cleanup: (() => void) | undefined;
   if (raw && raw.method !== "GET" && raw.method !== "HEAD") {
-    const list = requestCleanups.get(raw);
+    const list = cleanupsOf(raw);
     // Nothing registered yet: what is registered from now on runs at once.
-    if (list === undefined) requestCleanups.set(raw, "done");
+    if (list === undefined) setCleanups(raw, "done");
     else if (list !== "done") cleanup = () => void runRequestCleanups(raw);
   }
   if (!close && !cleanup) return;
@@ -108,11 +108,19 @@ export function afterSent(
 }
 
 // What to do once the response to a web request has been sent (remove the
-// temporary files of its uploads); "done" once that has run.
-const requestCleanups: WeakMap<
-  globalThis.Request,
-  (() => Promise<void>)[] | "done"
-> = new WeakMap();
+// temporary files of its uploads); "done" once that has run. Kept under a
+// private symbol on the web request itself: a WeakMap entry per request
+// costs far more (ephemeron tables grew the heap by tens of MiB under load).
+type Cleanups = (() => Promise<void>)[] | "done";
+const kCleanups = Symbol("pesto.cleanups");
+
+function cleanupsOf(raw: globalThis.Request): Cleanups | undefined {
+  return (raw as { [kCleanups]?: Cleanups })[kCleanups];
+}
+
+function setCleanups(raw: globalThis.Request, cleanups: Cleanups): void {
+  (raw as { [kCleanups]?: Cleanups })[kCleanups] = cleanups;
+}
 
 /**
  * Registers `cleanup` to run once the response to `raw` has been sent (see
@@ -122,10 +130,10 @@ export function onRequestDone(
   raw: globalThis.Request,
   cleanup: () => Promise<void>,
 ): void {
-  const list = requestCleanups.get(raw);
+  const list = cleanupsOf(raw);
   if (list === "done") cleanup().catch(logCleanupError);
   else if (list) list.push(cleanup);
-  else requestCleanups.set(raw, [cleanup]);
+  else setCleanups(raw, [cleanup]);
 }
 
 /**
@@ -135,8 +143,8 @@ export function onRequestDone(
 export async function runRequestCleanups(
   raw: globalThis.Request,
 ): Promise<void> {
-  const list = requestCleanups.get(raw);
-  requestCleanups.set(raw, "done");
+  const list = cleanupsOf(raw);
+  setCleanups(raw, "done");
   if (!Array.isArray(list)) return;
   await Promise.all(list.map((cleanup) => cleanup().catch(logCleanupError)));
 }

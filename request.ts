@@ -1075,12 +1075,12 @@ interface BodyRead {
   bytes?: Promise<Uint8Array>;
   multipart?: Promise<MultiDict<FormValue>>;
 }
-const bodies = new WeakMap<globalThis.Request, BodyRead>();
+// Kept under a private symbol on the web request (cheaper than a WeakMap).
+const kBody = Symbol("pesto.body");
 
 function bodyOf(raw: globalThis.Request): BodyRead {
-  let body = bodies.get(raw);
-  if (!body) bodies.set(raw, body = {});
-  return body;
+  const holder = raw as { [kBody]?: BodyRead };
+  return holder[kBody] ??= {};
 }
 
 /** The part of `path` below `script` ("/" for `script` itself), if any. */
