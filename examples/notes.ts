@@ -17,6 +17,7 @@ import {
   DispatcherApp,
   escapeHtml,
   KvSessionStore,
+  logger,
   MemorySessionStore,
   RedisSessionStore,
   type Request,
@@ -316,5 +317,8 @@ export function makeFetch(
 }
 
 if (import.meta.main) {
-  serve({ fetch: makeFetch() });
+  for (const { methods, pattern } of app.routes()) {
+    console.log(`  ${methods.join(", ").padEnd(10)} ${pattern}`);
+  }
+  serve({ fetch: compose(logger())(makeFetch()) });
 }

@@ -4,11 +4,19 @@
  *
  *     deno run --allow-net --allow-env examples/recipes.ts
  *
- * Then open http://localhost:8080/ (or the port in `PORT`).
+ * It prints its routes, then the address it listens on, then one line per
+ * request. Open http://localhost:8080/ (or the port in `PORT`).
  *
  * @module
  */
-import { DispatcherApp, escapeHtml, Response, serve } from "@pesto/pesto";
+import {
+  compose,
+  DispatcherApp,
+  escapeHtml,
+  logger,
+  Response,
+  serve,
+} from "@pesto/pesto";
 
 const recipes: Record<string, string> = {
   pesto: "Blend garlic, oil, parmesan and pine nuts.",
@@ -49,5 +57,8 @@ export const showRecipe = app.match(
 );
 
 if (import.meta.main) {
-  serve(app);
+  for (const { methods, pattern } of app.routes()) {
+    console.log(`  ${methods.join(", ").padEnd(10)} ${pattern}`);
+  }
+  serve({ fetch: compose(logger())(app) });
 }
