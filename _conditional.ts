@@ -20,7 +20,8 @@ const ENTITY_TAG = /^(W\/)?"([\x21\x23-\x7e\x80-\xff]*)"$/;
 export function parseEntityTags(header: string): "*" | EntityTag[] {
   if (header.trim() === "*") return "*";
   const tags: EntityTag[] = [];
-  for (const member of header.split(",")) {
+  // Commas split the list, except inside a tag's quotes (etagc allows ",").
+  for (const member of header.match(/(?:[^,"]|"[^"]*"?)+/g) ?? []) {
     const match = ENTITY_TAG.exec(member.trim());
     if (match) tags.push({ weak: match[1] !== undefined, tag: match[2] });
   }

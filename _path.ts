@@ -140,6 +140,9 @@ export function canonicalPath(
   if (!rawPath.startsWith("/") && !rawPath.startsWith("\\")) {
     throw new RequestParseError("Malformed request target");
   }
+  if (!rawPath.isWellFormed()) {
+    throw new RequestParseError("Malformed path: invalid UTF-8");
+  }
   const parts = rawPath.split(/[/\\]/);
   const encoded: string[] = [];
   const decoded: string[] = [];

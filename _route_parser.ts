@@ -175,6 +175,7 @@ export function parsePattern(
   if (typeof pattern !== "string" || !pattern.startsWith("/")) {
     fail('a pattern must start with "/"');
   }
+  if (!pattern.isWellFormed()) fail("a pattern must be well-formed text");
   const tokens: Token[] = [];
   const specs: string[] = [];
   const names = new Set<string>();
