@@ -1,0 +1,235 @@
+/**
+ * Multi-core benchmark: `examples/parallel.ts` under
+ * `deno serve --parallel` with 1 and then 2 workers (`DENO_JOBS`), loaded
+ * with `wrk` on 127.0.0.1, interleaved over rounds so that drift on a
+ * shared machine hits both alike.
+ *
+ *     deno run --allow-all bench/parallel.ts               # 3 rounds of 5 s per cell
+ *     deno run --allow-all bench/parallel.ts --rounds 5 --duration 10
+ *
+ * Two workloads: `json` is `GET /whoami` without a cookie (routing and a
+ * JSON answer, no I/O), `session` is `GET /` with a logged-in session
+ * cookie (a session read from the shared KV file, the notes listed from
+ * it, an HTML page). Needs `wrk` (Debian: `apt-get install wrk`). Prints
+ * the median requests per second and p99 latency of each cell, and the
+ * speed-up of 2 workers over 1.
+ *
+ * @module
+ */
+
+interface Options {
+  rounds: number;
+  duration: number;
+  connections: number;
+  workers: number[];
+}
+
+interface Sample {
+  rps: number;
+  p99ms: number;
+}
+
+const root = new URL("..", import.meta.url).pathname;
+
+function parseArgs(args: string[]): Options {
+  const options: Options = {
+    rounds: 3,
+    duration: 5,
+    connections: 64,
+    workers: [1, 2],
+  };
+  for (let i = 0; i < args.length; i += 2) {
+    const [flag, value] = [args[i], args[i + 1]];
+    if (value === undefined) {
+      throw new TypeError(`Missing a value after ${flag}`);
+    }
+    if (flag === "--rounds") options.rounds = Number(value);
+    else if (flag === "--duration") options.duration = Number(value);
+    else if (flag === "--connections") options.connections = Number(value);
+    else if (flag === "--workers") {
+      options.workers = value.split(",").map(Number);
+    } else throw new TypeError(`Unknown option ${flag}`);
+  }
+  return options;
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Reads a child's stdout until its start line, within a bound. */
+async function waitForStart(child: Deno.ChildProcess): Promise<void> {
+  const timer = setTimeout(() => child.kill(), 30_000);
+  let seen = "";
+  for await (
+    const chunk of child.stdout.pipeThrough(new TextDecoderStream())
+  ) {
+    seen += chunk;
+    if (/listening on/.test(seen)) break;
+  }
+  clearTimeout(timer);
+  if (!/listening on/.test(seen)) throw new Error("deno serve did not start");
+}
+
+async function wrk(
+  url: string,
+  options: Options,
+  headers: string[] = [],
+): Promise<Sample> {
+  const args = [
+    "-t1",
+    `-c${options.connections}`,
+    `-d${options.duration}s`,
+    "--latency",
+    ...headers.flatMap((header) => ["-H", header]),
+    url,
+  ];
+  const { stdout, success } = await new Deno.Command("wrk", {
+    args,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(stdout);
+  if (!success) throw new Error(`wrk failed:\n${text}`);
+  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(text);
+  if (errors) throw new Error(`wrk saw ${errors[1]} error responses`);
+  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
+  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(text);
+  const p99ms = p99
+    ? Number(p99[1]) * (p99[2] === "us" ? 0.001 : p99[2] === "s" ? 1000 : 1)
+    : NaN;
+  return { rps, p99ms };
+}
+
+/** Logs in as `demo` and returns the session cookie (`name=value`). */
+async function login(base: string): Promise<string> {
+  const response = await fetch(base + "/login", {
+    method: "POST",
+    body: new URLSearchParams({ user: "demo", password: "pesto" }),
+    redirect: "manual",
+  });
+  await response.body?.cancel();
+  const cookie = response.headers.get("set-cookie")?.split(";")[0];
+  if (response.status !== 303 || !cookie) throw new Error("login failed");
+  return cookie;
+}
+
+/** One round of one worker count: both workloads on a fresh server. */
+async function measure(
+  workers: number,
+  options: Options,
+): Promise<Record<string, Sample>> {
+  const dir = await Deno.makeTempDir({ prefix: "pesto-bench-parallel-" });
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "serve",
+      "--parallel",
+      "--allow-net",
+      "--allow-env",
+      "--allow-read",
+      "--allow-write",
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "examples/parallel.ts",
+    ],
+    cwd: root,
+    env: {
+      DENO_JOBS: String(workers),
+      PESTO_KV_PATH: `${dir}/bench.kv`,
+      NO_COLOR: "1",
+    },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  try {
+    await waitForStart(child);
+    const base = `http://127.0.0.1:${port}`;
+    const cookie = await login(base);
+    const session = [`Cookie: ${cookie}`];
+    // Warm every worker's JIT before measuring.
+    await wrk(base + "/whoami", { ...options, duration: 2 });
+    await wrk(base + "/", { ...options, duration: 2 }, session);
+    return {
+      json: await wrk(base + "/whoami", options),
+      session: await wrk(base + "/", options, session),
+    };
+  } finally {
+    child.kill("SIGTERM");
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(Deno.args);
+  const samples = new Map<string, Sample[]>();
+  for (let round = 1; round <= options.rounds; round++) {
+    // Alternate the order each round so no worker count always runs first.
+    const order = round % 2 ? options.workers : [...options.workers].reverse();
+    for (const workers of order) {
+      const result = await measure(workers, options);
+      for (const [workload, sample] of Object.entries(result)) {
+        const key = `${workload} ${workers}`;
+        samples.set(key, [...(samples.get(key) ?? []), sample]);
+        console.error(
+          `round ${round}, ${workers} worker(s), ${workload}: ${
+            sample.rps.toFixed(0)
+          } req/s`,
+        );
+      }
+    }
+  }
+  const rps = (key: string) =>
+    median((samples.get(key) ?? []).map((s) => s.rps));
+  const p99 = (key: string) =>
+    median((samples.get(key) ?? []).map((s) => s.p99ms));
+  console.log(
+    `\n${
+      new Date().toISOString().slice(0, 10)
+    }, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ` +
+      `${options.rounds} rounds × ${options.duration} s, wrk -t1 -c${options.connections}, medians\n`,
+  );
+  const [one, two] = options.workers;
+  console.log(
+    `| workload | ${one} worker req/s | ${two} workers req/s | speed-up | p99 ms (${one} / ${two}) |`,
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: |");
+  for (const workload of ["json", "session"]) {
+    const a = `${workload} ${one}`;
+    const b = `${workload} ${two}`;
+    console.log(
+      `| ${workload} | ${rps(a).toFixed(0)} | ${rps(b).toFixed(0)} | ×${
+        (rps(b) / rps(a)).toFixed(2)
+      } | ${p99(a).toFixed(2)} / ${p99(b).toFixed(2)} |`,
+    );
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await new Deno.Command("wrk", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+  } catch {
+    console.error(
+      "This benchmark needs wrk: apt-get install wrk (Debian) or brew install wrk.",
+    );
+    Deno.exit(1);
+  }
+  await main();
+}
