@@ -1,0 +1,134 @@
+// Slow and broken clients over real sockets: a stalled body is answered 408
+// at the read deadline, a client that goes away mid-upload leaves no
+// temporary file, and stalled clients do not hold up anyone else.
+import assert from "node:assert/strict";
+import { makeHostileApp } from "./_hostile_app.ts";
+import { multipartBody, rawRequest, startServer } from "./_raw_http.ts";
+
+const B = "slow-boundary";
+
+/** The head and the first `sent` bytes of a multipart upload to /form. */
+function halfUpload(sent: number, size = 900): (string | Uint8Array)[] {
+  const body = multipartBody(B, [
+    { name: "f", filename: "f.bin", content: new Uint8Array(size).fill(97) },
+  ]);
+  return [
+    `POST /form HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${B}\r\nContent-Length: ${body.byteLength}\r\n\r\n`,
+    body.subarray(0, sent),
+  ];
+}
+
+const GET =
+  "GET /items/1 HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n";
+
+/** Upload files in `dir`, after waiting (bounded) for the count to be `n`. */
+async function uploadsIn(dir: string, n: number): Promise<string[]> {
+  let names: string[] = [];
+  for (let i = 0; i < 200; i++) {
+    names = [...Deno.readDirSync(dir)]
+      .filter((e) => e.name.startsWith("pesto-upload-"))
+      .map((e) => e.name);
+    if (names.length === n) break;
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return names;
+}
+
+Deno.test("Request bodies: a stalled client gets a 408 at bodyTimeout and a disconnected one leaves no temporary file", async (t) => {
+  const tmp = await Deno.makeTempDir({ prefix: "pesto-slow-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      new URL("./_hostile_server.ts", import.meta.url).pathname,
+    ],
+    env: { TMPDIR: tmp, BODY_TIMEOUT: "800" },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    const port = Number((await lines.read()).value?.trim());
+    assert.ok(port > 0, "the server did not start");
+    await t.step(
+      "half a body, then silence: 408 and the file is removed",
+      async () => {
+        const response = await rawRequest(port, halfUpload(500), {
+          timeout: 5000,
+        });
+        assert.equal(response.status, 408);
+        assert.deepEqual(await uploadsIn(tmp, 0), []);
+      },
+    );
+    await t.step(
+      "a client that goes away mid-upload leaves no file",
+      async () => {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+        try {
+          const [head, body] = halfUpload(500);
+          await conn.write(new TextEncoder().encode(head as string));
+          await conn.write(body as Uint8Array);
+          // The part is past maxFileMemorySize: it is being spooled.
+          assert.equal((await uploadsIn(tmp, 1)).length, 1);
+        } finally {
+          conn.close();
+        }
+        assert.deepEqual(await uploadsIn(tmp, 0), []);
+      },
+    );
+    await t.step("a whole upload still works afterwards", async () => {
+      const [head, body] = halfUpload(Infinity);
+      const response = await rawRequest(port, [head, body]);
+      assert.equal(response.status, 200);
+      assert.deepEqual(JSON.parse(response.body).f[0].size, 900);
+      assert.deepEqual(await uploadsIn(tmp, 0), []);
+    });
+  } finally {
+    child.kill();
+    await child.status;
+    lines.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+    const left = [...Deno.readDirSync(tmp)].filter((e) =>
+      e.name.startsWith("pesto-upload-")
+    );
+    await Deno.remove(tmp, { recursive: true });
+    assert.deepEqual(left, []);
+  }
+});
+
+Deno.test("Deno.serve with a Pesto app: 50 stalled clients do not hold up a normal request", async () => {
+  const bodyTimeout = 2000;
+  const fixture = await makeHostileApp({ bodyTimeout });
+  let entered = 0;
+  const server = startServer((request, info) => {
+    if (request.method === "POST") entered++;
+    return fixture.fetch(request, info);
+  });
+  try {
+    let answered = 0;
+    const stalled = Array.from(
+      { length: 50 },
+      () =>
+        rawRequest(server.port, halfUpload(300), { timeout: 10_000 }).then(
+          (r) => {
+            answered++;
+            return r.status;
+          },
+        ),
+    );
+    // Every stalled request has reached the app (bounded wait).
+    for (let i = 0; i < 400 && entered < 50; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(entered, 50);
+    const response = await rawRequest(server.port, GET, { timeout: 1000 });
+    assert.equal(response.status, 200);
+    assert.equal(response.body, "item 1");
+    // Liveness only: answered within a second, before any stalled deadline.
+    assert.equal(answered, 0);
+    assert.deepEqual(await Promise.all(stalled), Array(50).fill(408));
+  } finally {
+    await server.close();
+    await fixture.cleanup();
+  }
+});
