@@ -23,13 +23,15 @@ export function checkDeclaredLength(
   headers: Headers,
   limit: Limit,
   what: string,
-): void {
+): number | undefined {
   const declared = headers.get("content-length");
-  if (declared === null) return;
+  if (declared === null) return undefined;
   if (!/^\d+$/.test(declared)) {
     throw new LengthRequired("Malformed Content-Length");
   }
-  if (Number(declared) > limit.value) throw tooLarge(what, limit);
+  const length = Number(declared);
+  if (length > limit.value) throw tooLarge(what, limit);
+  return length;
 }
 
 /** The 413 for something over one of the limits, naming the limit. */
@@ -49,7 +51,7 @@ export function tooLarge(
  * have passed since the reader was made, or a 400 when the stream fails
  * (the client went away).
  */
-export class DeadlineReader {
+export class DeadlineReader implements Expiring {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #deadline: number;
   #timedOut = false;
@@ -98,14 +100,46 @@ export class DeadlineReader {
   }
 }
 
+/** Reads a body whose length was declared, natively, within `timeout` ms. */
+function readWhole(raw: globalThis.Request, timeout: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const deadline: Expiring = {
+      expireBy(now) {
+        if (now < expiry) return false;
+        reject(new RequestTimeout("Body not received in time"));
+        raw.body?.cancel().catch(() => {});
+        return true;
+      },
+    };
+    const expiry = Date.now() + timeout;
+    watch(deadline);
+    raw.bytes().then(
+      (bytes) => {
+        watching.delete(deadline);
+        resolve(bytes);
+      },
+      (cause) => {
+        watching.delete(deadline);
+        reject(new RequestParseError("Body could not be read", { cause }));
+      },
+    );
+  });
+}
+
+/** Something with a deadline that the shared ticker checks. */
+interface Expiring {
+  /** Gives up when `now` is past the deadline; true when it did. */
+  expireBy(now: number): boolean;
+}
+
 // One shared ticker checks the deadlines of every body being read, instead
 // of a timer per request (a timer costs more than a small body's whole
 // read). It stops once nothing is being read.
 const TICK_MS = 25;
-const watching = new Set<DeadlineReader>();
+const watching = new Set<Expiring>();
 let ticker: ReturnType<typeof setInterval> | undefined;
 
-function watch(reader: DeadlineReader): void {
+function watch(reader: Expiring): void {
   watching.add(reader);
   ticker ??= setInterval(tick, TICK_MS);
 }
@@ -133,11 +167,17 @@ export async function readLimited(
   timeout: number,
   what = "Body",
 ): Promise<Uint8Array> {
-  checkDeclaredLength(raw.headers, limit, what);
-  if (!raw.body) return new Uint8Array(0);
+  const declared = checkDeclaredLength(raw.headers, limit, what);
   if (raw.bodyUsed) {
     throw new TypeError("Cannot read the body: it was already read");
   }
+  // A declared length within the limit bounds what can arrive (the server
+  // reads no further), so the body can be read natively, without ever
+  // touching `raw.body`: making that stream and reading it chunk by chunk
+  // cost twice the time and over 60 MiB of RSS under load (bench/README.md).
+  if (declared === 0) return new Uint8Array(0);
+  if (declared !== undefined) return await readWhole(raw, timeout);
+  if (!raw.body) return new Uint8Array(0);
   const reader = new DeadlineReader(raw.body, timeout);
   const chunks: Uint8Array[] = [];
   let size = 0;
