@@ -1,6 +1,6 @@
 // Running a handler for a request that is already wrapped, and mapping what
 // it throws to a response. toHandler, DispatcherApp and the middlewares use it.
-import { requestContext } from "./_context.ts";
+import { afterSent, requestContext } from "./_context.ts";
 import { HttpError } from "./_errors.ts";
 import type { Handler, ToHandlerOptions } from "./core.ts";
 import type { Request } from "./request.ts";
@@ -8,21 +8,23 @@ import { Response } from "./response.ts";
 
 /**
  * Runs `handler` as the current request's handler and maps what it throws;
- * never rejects. The request's async context is entered once, and error
- * responses are built inside it too (a relative redirect needs it).
+ * never throws or rejects. A handler that answers synchronously gets its
+ * response back synchronously (no promise to wait for). The request's async
+ * context is entered once, and error responses are built inside it too (a
+ * relative redirect needs it).
  */
 export function runHandler(
   handler: Handler<[]>,
   request: Request,
   options: ToHandlerOptions = {},
-): Promise<globalThis.Response> {
+): globalThis.Response | Promise<globalThis.Response> {
   let result: unknown;
   try {
     result = requestContext.run(request, handler, request);
   } catch (error) {
-    return Promise.resolve(failed(error, request, options));
+    return failed(error, request, options);
   }
-  if (result instanceof globalThis.Response) return Promise.resolve(result);
+  if (result instanceof globalThis.Response) return result;
   return Promise.resolve(result).then(
     (value) =>
       value instanceof globalThis.Response
@@ -98,4 +100,23 @@ export function errorResponse(
     ? error.stack ?? String(error)
     : String(error);
   return new Response(detail, { status: 500, contentType: "text/plain" });
+}
+
+/**
+ * Hands a response from `runHandler` back to the server, running
+ * `afterSent` once it is known.
+ */
+export function settle(
+  result: globalThis.Response | Promise<globalThis.Response>,
+  info: Deno.ServeHandlerInfo | undefined,
+  raw: globalThis.Request,
+): Promise<globalThis.Response> {
+  if (result instanceof globalThis.Response) {
+    afterSent(result, info, raw);
+    return Promise.resolve(result);
+  }
+  return result.then((response) => {
+    afterSent(response, info, raw);
+    return response;
+  });
 }

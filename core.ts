@@ -22,9 +22,9 @@
  *
  * @module
  */
-import { afterSent, kHostHeader, requestContext } from "./_context.ts";
+import { kHostHeader, requestContext } from "./_context.ts";
 import { HttpError } from "./_errors.ts";
-import { runHandler } from "./_run.ts";
+import { runHandler, settle } from "./_run.ts";
 import { isValidHost } from "./_path.ts";
 import { Request, type RequestLimits, type RequestOptions } from "./request.ts";
 import type { Response } from "./response.ts";
@@ -109,10 +109,7 @@ export function toHandler(
       raw,
       { limits, info, [kHostHeader]: host } as RequestOptions,
     );
-    return runHandler(handler, request, options).then((response) => {
-      afterSent(response, info, raw);
-      return response;
-    });
+    return settle(runHandler(handler, request, options), info, raw);
   };
 }
 

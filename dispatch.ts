@@ -56,12 +56,7 @@
  *
  * @module
  */
-import {
-  afterSent,
-  internals,
-  kHostHeader,
-  requestContext,
-} from "./_context.ts";
+import { internals, kHostHeader, requestContext } from "./_context.ts";
 import { HttpError } from "./_errors.ts";
 import { encodePathText, encodeSegment, isValidHost } from "./_path.ts";
 import {
@@ -76,7 +71,7 @@ import {
   parsePattern,
 } from "./_route_parser.ts";
 import { NO_PARAMS, Router } from "./_router.ts";
-import { runHandler } from "./_run.ts";
+import { runHandler, settle } from "./_run.ts";
 import type {
   FetchHandler,
   Handler,
@@ -852,10 +847,7 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
       info,
       [kHostHeader]: host,
     } as RequestOptions);
-    return this.handle(request).then((response) => {
-      afterSent(response, info, raw);
-      return response;
-    });
+    return settle(this.#run(request), info, raw);
   };
 
   /**
@@ -880,12 +872,19 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
     const req = request instanceof Request
       ? request
       : new Request(request, { limits: this.#options.limits });
+    return Promise.resolve(this.#run(req));
+  }
+
+  #run(request: Request): globalThis.Response | Promise<globalThis.Response> {
     return runHandler(
-      () => this.#dispatch(req),
-      req,
+      this.#dispatcher,
+      request,
       this.#options as ToHandlerOptions,
     );
   }
+
+  readonly #dispatcher = (request: Request): HandlerResult =>
+    this.#dispatch(request);
 
   // The common case answers without an await: a route without a predicate
   // matched, and its handler's result goes back as it is.
