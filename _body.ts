@@ -101,7 +101,10 @@ export class DeadlineReader implements Expiring {
 }
 
 /** Reads a body whose length was declared, natively, within `timeout` ms. */
-function readWhole(raw: globalThis.Request, timeout: number): Promise<Uint8Array> {
+function readWhole(
+  raw: globalThis.Request,
+  timeout: number,
+): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const deadline: Expiring = {
       expireBy(now) {
