@@ -1,0 +1,401 @@
+// A soak test with faults: the notes example app (examples/notes.ts, plus a
+// /fault route that throws) runs in one process with its own TMPDIR, and a
+// second process drives mixed load at it over 127.0.0.1 for a fixed time:
+// logged-in users reading pages, static files, ranges and ETags; uploads
+// (spooled to temporary files), read back and deleted; hostile requests over
+// raw sockets; and about 5% of requests to the throwing route. It then prints
+// the requests served, wrong answers to good requests (goal 0), 5xx other
+// than the injected faults (goal 0), temporary files left (goal 0) and the
+// server's RSS at start and end (goal: under 50 MB growth).
+//
+//   deno task soak [seconds, default 60] [users, default 16]
+//
+// A script, not a test: it takes a minute.
+import { rawRequest } from "../_test/_raw_http.ts";
+
+const FAULT = "injected fault";
+const MB = 1024 * 1024;
+
+if (Deno.args[0] === "--server") await server();
+else if (Deno.args[0] === "--worker") await worker();
+else await main();
+
+/** The notes app and a throwing route, on 127.0.0.1; prints its port. */
+async function server(): Promise<void> {
+  const { app, makeFetch } = await import("../examples/notes.ts");
+  const { Response } = await import("@pesto/pesto");
+  app.match("/fault", "GET", () => {
+    throw new Error(FAULT);
+  });
+  // Memory after a full collection, for the report (not part of the load).
+  app.match("/__memory", "GET", () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    return Response.json(Deno.memoryUsage());
+  });
+  // The injected faults are expected: keep them out of the log.
+  const logError = console.error;
+  console.error = (...args: unknown[]) => {
+    if (args.some((a) => a instanceof Error && a.message === FAULT)) return;
+    logError(...args);
+  };
+  const fetch = makeFetch();
+  const served = Deno.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    onListen({ port }) {
+      console.log(port);
+    },
+  }, fetch);
+  await served.finished;
+}
+
+/** What the worker reports. */
+interface Report {
+  requests: number;
+  byKind: Record<string, number>;
+  wrong: number;
+  unexpected5xx: number;
+  faults: number;
+  hostileStatuses: Record<string, number>;
+  samples: string[];
+}
+
+/** The client loop: `users` virtual users for `seconds`, then a report. */
+async function worker(): Promise<void> {
+  const port = Number(Deno.args[1]);
+  const seconds = Number(Deno.args[2]);
+  const users = Number(Deno.args[3]);
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + seconds * 1000;
+  const MAX_REQUESTS = 5_000_000;
+  const report: Report = {
+    requests: 0,
+    byKind: {},
+    wrong: 0,
+    unexpected5xx: 0,
+    faults: 0,
+    hostileStatuses: {},
+    samples: [],
+  };
+  const wrong = (what: string) => {
+    report.wrong++;
+    if (report.samples.length < 20) report.samples.push(what);
+  };
+  const count = (kind: string, status: number) => {
+    report.requests++;
+    report.byKind[kind] = (report.byKind[kind] ?? 0) + 1;
+    if (status >= 500 && kind !== "fault") {
+      report.unexpected5xx++;
+      if (report.samples.length < 20) report.samples.push(`${kind}: ${status}`);
+    }
+  };
+
+  const hostile: [string, string | (string | Uint8Array)[], number[]][] = [
+    ["traversal", get("/static/../../../etc/passwd"), [404]],
+    ["encoded traversal", get("/static/%2e%2e/%2e%2e/notes.ts"), [404]],
+    ["slash in a segment", get("/static/..%2f..%2fnotes.ts"), [404]],
+    ["backslash", get("/static/..\\..\\notes.ts"), [404]],
+    ["NUL", get("/static/style.css%00.txt"), [400]],
+    ["bad escape", get("/notes/%zz"), [400]],
+    ["invalid UTF-8", get("/notes/%C3%28"), [400]],
+    ["bad Host", get("/", "x/admin"), [400]],
+    ["huge header", get("/", "h.test", `X-Big: ${"b".repeat(70_000)}\r\n`), [
+      400,
+      431,
+    ]],
+    ["not an int", get("/notes/abc"), [404]],
+    [
+      "forged session",
+      get("/", "h.test", `Cookie: pesto_session=${"0".repeat(64)}\r\n`),
+      [200],
+    ],
+    [
+      "multipart without boundary",
+      post("/login", "multipart/form-data", "--x--"),
+      [400],
+    ],
+    ["garbage request line", "GARBAGE\r\n\r\n", [400]],
+    ["malformed chunked body", [
+      "POST /login HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+    ], [0, 400]],
+  ];
+
+  async function user(n: number): Promise<void> {
+    const name = n % 2 ? "demo" : "ada";
+    const password = n % 2 ? "pesto" : "lovelace";
+    let cookie = "";
+    let csrf = "";
+    const login = async () => {
+      const r = await fetch(`${base}/login`, {
+        method: "POST",
+        body: new URLSearchParams({ user: name, password }),
+        redirect: "manual",
+      });
+      await r.body?.cancel();
+      count("login", r.status);
+      cookie = r.headers.get("set-cookie")?.split(";")[0] ?? "";
+      if (r.status !== 303 || !cookie) wrong(`login: ${r.status}`);
+      const home = await fetch(`${base}/`, { headers: { cookie } });
+      const html = await home.text();
+      count("home", home.status);
+      csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+      if (home.status !== 200 || !csrf) {
+        wrong(`home after login: ${home.status}`);
+      }
+    };
+    await login();
+    let i = 0;
+    while (Date.now() < deadline && report.requests < MAX_REQUESTS) {
+      i++;
+      const roll = Math.random();
+      try {
+        if (roll < 0.08) {
+          const r = await fetch(`${base}/fault`, { headers: { cookie } });
+          await r.body?.cancel();
+          count("fault", r.status);
+          if (r.status === 500) report.faults++;
+          else wrong(`fault: ${r.status}`);
+        } else if (roll < 0.33) {
+          const [label, parts, expected] = hostile[i % hostile.length];
+          const r = await rawRequest(port, parts, { timeout: 10_000 });
+          count("hostile", r.status);
+          const key = `${label} → ${r.status}`;
+          report.hostileStatuses[key] = (report.hostileStatuses[key] ?? 0) + 1;
+          if (!expected.includes(r.status)) wrong(key);
+        } else if (roll < 0.46) {
+          await upload(n, i);
+        } else if (roll < 0.66) {
+          const r = await fetch(`${base}/`, { headers: { cookie } });
+          const html = await r.text();
+          count("home", r.status);
+          if (r.status !== 200 || !html.includes("Your notes")) {
+            wrong(`home: ${r.status}`);
+          }
+        } else if (roll < 0.80) {
+          const r = await fetch(`${base}/static/style.css`);
+          const text = await r.text();
+          count("static", r.status);
+          const etag = r.headers.get("etag");
+          if (r.status !== 200 || !text.includes("{") || !etag) {
+            wrong(`static: ${r.status}`);
+          }
+          const again = await fetch(`${base}/static/style.css`, {
+            headers: { "If-None-Match": etag ?? "" },
+          });
+          await again.body?.cancel();
+          count("static 304", again.status);
+          if (again.status !== 304) wrong(`static 304: ${again.status}`);
+        } else {
+          const r = await fetch(`${base}/static/logo.svg`, {
+            headers: { Range: "bytes=0-9" },
+          });
+          const bytes = new Uint8Array(await r.arrayBuffer());
+          count("range", r.status);
+          if (r.status !== 206 || bytes.byteLength !== 10) {
+            wrong(`range: ${r.status} ${bytes.byteLength}`);
+          }
+        }
+      } catch (error) {
+        wrong(`client error: ${error}`);
+        await login();
+      }
+    }
+
+    async function upload(n: number, i: number): Promise<void> {
+      const title = `note ${n}.${i}`;
+      const content = new Uint8Array(80_000 + (i % 1000));
+      crypto.getRandomValues(content.subarray(0, 1024));
+      const form = new FormData();
+      form.append("csrf", csrf);
+      form.append("title", title);
+      form.append("text", `text of ${title}`);
+      form.append("attachment", new File([content], `${title}.bin`));
+      const r = await fetch(`${base}/notes`, {
+        method: "POST",
+        body: form,
+        headers: { cookie },
+        redirect: "manual",
+      });
+      await r.body?.cancel();
+      count("upload", r.status);
+      const location = r.headers.get("location") ?? "";
+      const id = /\/notes\/(\d+)$/.exec(location)?.[1];
+      if (r.status !== 303 || !id) return wrong(`upload: ${r.status}`);
+      const page = await fetch(`${base}/notes/${id}`, { headers: { cookie } });
+      const html = await page.text();
+      count("note", page.status);
+      if (page.status !== 200 || !html.includes(title)) {
+        wrong(`note: ${page.status}`);
+      }
+      const file = await fetch(`${base}/notes/${id}/attachment`, {
+        headers: { cookie },
+      });
+      const back = new Uint8Array(await file.arrayBuffer());
+      count("attachment", file.status);
+      if (
+        file.status !== 200 || back.byteLength !== content.byteLength ||
+        !back.every((b, k) => b === content[k])
+      ) wrong(`attachment: ${file.status} ${back.byteLength}`);
+      const gone = await fetch(`${base}/notes/${id}/delete`, {
+        method: "POST",
+        body: new URLSearchParams({ csrf }),
+        headers: { cookie },
+        redirect: "manual",
+      });
+      await gone.body?.cancel();
+      count("delete", gone.status);
+      if (gone.status !== 303) wrong(`delete: ${gone.status}`);
+    }
+  }
+
+  await Promise.all(Array.from({ length: users }, (_, n) => user(n)));
+  console.log(JSON.stringify(report));
+}
+
+function get(target: string, host = "h.test", headers = ""): string {
+  return `GET ${target} HTTP/1.1\r\nHost: ${host}\r\n${headers}Connection: close\r\n\r\n`;
+}
+
+function post(target: string, type: string, body: string): string {
+  return `POST ${target} HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\nContent-Type: ${type}\r\nContent-Length: ${body.length}\r\n\r\n${body}`;
+}
+
+/** The resident memory of process `pid`, in bytes (Linux). */
+function rss(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(Deno.args[0] ?? 60);
+  const users = Number(Deno.args[1] ?? 16);
+  const self = new URL(import.meta.url).pathname;
+  const tmp = await Deno.makeTempDir({ prefix: "pesto-soak-" });
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--v8-flags=--expose-gc", self, "--server"],
+    env: { TMPDIR: tmp },
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  try {
+    const port = Number((await lines.read()).value?.trim());
+    if (!(port > 0)) throw new Error("the server did not start");
+    // Warm up (JIT, first routes), then take the starting RSS.
+    for (let i = 0; i < 200; i++) {
+      await (await fetch(`http://127.0.0.1:${port}/static/style.css`)).text();
+    }
+    const memory = async (): Promise<Deno.MemoryUsage> =>
+      await (await fetch(`http://127.0.0.1:${port}/__memory`)).json();
+    const heapStart = await memory();
+    const start = rss(child.pid);
+    let peak = start;
+    let ticks = 0;
+    const trace: number[] = [];
+    const sampler = setInterval(() => {
+      const now = rss(child.pid);
+      peak = Math.max(peak, now);
+      if (++ticks % 20 === 0) trace.push(now);
+    }, 500);
+    const began = performance.now();
+    const load = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net=127.0.0.1",
+        self,
+        "--worker",
+        String(port),
+        String(seconds),
+        String(users),
+      ],
+      stdout: "piped",
+      stderr: "inherit",
+    }).output();
+    const elapsed = (performance.now() - began) / 1000;
+    clearInterval(sampler);
+    if (!load.success) throw new Error("the load worker failed");
+    const report: Report = JSON.parse(new TextDecoder().decode(load.stdout));
+    // Let the last responses' cleanup run, then look.
+    // Array buffers are freed a little after a collection: collect twice.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await memory();
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const heapEnd = await memory();
+    const end = rss(child.pid);
+    const settled = trace[0] ?? end;
+    const left = [...Deno.readDirSync(tmp)].map((e) => e.name);
+    const rows: [string, string, string][] = [
+      [
+        "requests served",
+        `${report.requests} (${(report.requests / elapsed).toFixed(0)}/s over ${
+          elapsed.toFixed(1)
+        } s, ${users} users)`,
+        "",
+      ],
+      [
+        "wrong answers to good requests",
+        String(report.wrong),
+        report.wrong === 0 ? "goal 0: met" : "goal 0: NOT met",
+      ],
+      [
+        "5xx other than injected faults",
+        String(report.unexpected5xx),
+        report.unexpected5xx === 0 ? "goal 0: met" : "goal 0: NOT met",
+      ],
+      [
+        "injected faults answered 500",
+        `${report.faults} (${
+          (100 * report.faults / report.requests).toFixed(1)
+        }% of requests)`,
+        "",
+      ],
+      [
+        "temporary files left",
+        String(left.length),
+        left.length === 0 ? "goal 0: met" : "goal 0: NOT met",
+      ],
+      [
+        "server RSS start → end (peak)",
+        `${(start / MB).toFixed(1)} → ${(end / MB).toFixed(1)} MB (${
+          (peak / MB).toFixed(1)
+        })`,
+        end - start < 50 * MB
+          ? "goal < 50 MB growth: met"
+          : "goal < 50 MB growth: NOT met",
+      ],
+      [
+        "server RSS after 10 s → end",
+        `${(settled / MB).toFixed(1)} → ${(end / MB).toFixed(1)} MB (${
+          end - settled >= 0 ? "+" : ""
+        }${((end - settled) / MB).toFixed(1)})`,
+        "",
+      ],
+      [
+        "JS heap after GC start → end",
+        `${(heapStart.heapUsed / MB).toFixed(1)} → ${
+          (heapEnd.heapUsed / MB).toFixed(1)
+        } MB (external ${(heapStart.external / MB).toFixed(1)} → ${
+          (heapEnd.external / MB).toFixed(1)
+        })`,
+        "",
+      ],
+    ];
+    for (const [what, value, goal] of rows) {
+      console.log(`${what.padEnd(32)} ${value.padEnd(48)} ${goal}`);
+    }
+    console.log(
+      "RSS every 10 s (MB):",
+      trace.map((b) => (b / MB).toFixed(0)).join(" "),
+    );
+    console.log("by kind:", JSON.stringify(report.byKind));
+    console.log("hostile answers:", JSON.stringify(report.hostileStatuses));
+    if (report.samples.length) console.log("samples:", report.samples);
+    if (left.length) console.log("left:", left);
+  } finally {
+    child.kill();
+    await child.status;
+    lines.releaseLock();
+    await child.stdout.cancel().catch(() => {});
+    await Deno.remove(tmp, { recursive: true });
+  }
+}
