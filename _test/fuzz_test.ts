@@ -159,7 +159,7 @@ Deno.test("DispatcherApp.match() on arbitrary patterns returns a route or throws
             );
           },
         ),
-        { numRuns: 1500 },
+        { numRuns: 3000, timeout: 2000 },
       );
     },
   );
@@ -206,7 +206,7 @@ Deno.test("canonicalPath() and parseTarget() on arbitrary raw paths return a pat
         }
         assert.equal(canonicalPath(result.path).path, result.path);
       }),
-      { numRuns: 3000 },
+      { numRuns: 6000, timeout: 2000 },
     );
   });
   await t.step("arbitrary Host values are valid or a RequestParseError", () => {
@@ -237,7 +237,7 @@ Deno.test("canonicalPath() and parseTarget() on arbitrary raw paths return a pat
           }
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: 4000, timeout: 2000 },
     );
   });
   await t.step(
@@ -261,7 +261,7 @@ Deno.test("canonicalPath() and parseTarget() on arbitrary raw paths return a pat
           );
           await response.body?.cancel();
         }),
-        { numRuns: 1000 },
+        { numRuns: 2000, timeout: 2000 },
       );
     },
   );
@@ -293,7 +293,7 @@ Deno.test("parseQuery() never throws, and makeQuery() round-trips through it", a
           assert.ok(parseQuery(text, "latin1") instanceof MultiDict);
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: 4000, timeout: 2000 },
     );
   });
   await t.step(
@@ -309,7 +309,7 @@ Deno.test("parseQuery() never throws, and makeQuery() round-trips through it", a
             assert.deepEqual(back, expected);
           },
         ),
-        { numRuns: 2000 },
+        { numRuns: 4000, timeout: 2000 },
       );
     },
   );
@@ -332,7 +332,7 @@ Deno.test("parseQuery() never throws, and makeQuery() round-trips through it", a
           assert.ok(bytes.byteLength > 200);
         }
       }),
-      { numRuns: 500 },
+      { numRuns: 1000, timeout: 2000 },
     );
   });
 });
@@ -364,7 +364,7 @@ Deno.test("parseCookieHeader() never throws, and Cookie round-trips through it",
           }
         },
       ),
-      { numRuns: 3000 },
+      { numRuns: 6000, timeout: 2000 },
     );
   });
   const token = fc.string({
@@ -392,7 +392,7 @@ Deno.test("parseCookieHeader() never throws, and Cookie round-trips through it",
           );
         },
       ),
-      { numRuns: 2000 },
+      { numRuns: 4000, timeout: 2000 },
     );
   });
   await t.step(
@@ -413,7 +413,7 @@ Deno.test("parseCookieHeader() never throws, and Cookie round-trips through it",
             assert.ok(checked === undefined || typeof checked === "string");
           },
         ),
-        { numRuns: 300 },
+        { numRuns: 600, timeout: 2000 },
       );
     },
   );
@@ -512,7 +512,7 @@ Deno.test("request.form() on arbitrary multipart bodies returns a form or a Requ
           }
         },
       ),
-      { numRuns: 1500 },
+      { numRuns: 3000, timeout: 2000 },
     );
   });
   await t.step("random bytes and random content types", async () => {
@@ -537,7 +537,7 @@ Deno.test("request.form() on arbitrary multipart bodies returns a form or a Requ
           }
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 1000, timeout: 2000 },
     );
   });
   await t.step(
@@ -585,7 +585,7 @@ Deno.test("request.form() on arbitrary multipart bodies returns a form or a Requ
             assert.deepEqual(back, fields.map((f) => ({ ...f })));
           },
         ),
-        { numRuns: 500 },
+        { numRuns: 1000, timeout: 2000 },
       );
     },
   );
@@ -595,7 +595,6 @@ Deno.test("serveFile() and conditional() on arbitrary Range and entity-tag heade
   const path = await Deno.makeTempFile({ prefix: "pesto-fuzz-" });
   const content = new Uint8Array(100).map((_, i) => i);
   await Deno.writeFile(path, content);
-  const stat = await Deno.stat(path);
   try {
     const range = fc.oneof(
       headerText(40),
@@ -652,7 +651,7 @@ Deno.test("serveFile() and conditional() on arbitrary Range and entity-tag heade
               );
             }
           }),
-          { numRuns: 1500 },
+          { numRuns: 3000, timeout: 2000 },
         );
       },
     );
@@ -680,7 +679,7 @@ Deno.test("serveFile() and conditional() on arbitrary Range and entity-tag heade
             );
           },
         ),
-        { numRuns: 1000 },
+        { numRuns: 2000, timeout: 2000 },
       );
     });
     await t.step(
@@ -716,12 +715,11 @@ Deno.test("serveFile() and conditional() on arbitrary Range and entity-tag heade
               }
             },
           ),
-          { numRuns: 500 },
+          { numRuns: 1000, timeout: 2000 },
         );
       },
     );
   } finally {
     await Deno.remove(path);
   }
-  assert.ok(stat.size === 100);
 });

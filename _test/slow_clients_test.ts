@@ -53,10 +53,12 @@ Deno.test("Request bodies: a stalled client gets a 408 at bodyTimeout and a disc
     await t.step(
       "half a body, then silence: 408 and the file is removed",
       async () => {
-        const response = await rawRequest(port, halfUpload(500), {
-          timeout: 5000,
-        });
+        const pending = rawRequest(port, halfUpload(500), { timeout: 5000 });
+        // Past maxFileMemorySize: the part is spooled while the client stalls.
+        assert.equal((await uploadsIn(tmp, 1)).length, 1);
+        const response = await pending;
         assert.equal(response.status, 408);
+        assert.equal(response.body, "Body not received in time\n");
         assert.deepEqual(await uploadsIn(tmp, 0), []);
       },
     );
