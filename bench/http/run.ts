@@ -1,6 +1,7 @@
 /**
  * HTTP load benchmark: raw `Deno.serve`, Hono and Pesto on the same three
- * workloads, loaded in turn with `wrk` on 127.0.0.1, interleaved over
+ * workloads (plus `raw-strict`, raw `Deno.serve` doing only what Pesto must
+ * do on every request: check Host and send an explicit Content-Type), loaded in turn with `wrk` on 127.0.0.1, interleaved over
  * rounds so that drift on a shared machine hits every server alike.
  *
  *     deno task bench:http                 # 5 rounds of 10 s per cell
@@ -33,6 +34,7 @@ interface Sample {
 
 const SERVERS: Record<string, string> = {
   raw: "servers/raw.ts",
+  "raw-strict": "servers/raw_strict.ts",
   hono: "servers/hono.ts",
   pesto: "servers/pesto.ts",
   "pesto-handler": "servers/pesto_hello.ts",

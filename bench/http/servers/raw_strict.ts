@@ -1,0 +1,16 @@
+// Raw Deno.serve doing what Pesto must do on every request and nothing
+// more: check the Host header (security.md, rule 1) and send an explicit
+// Content-Type. The floor for Pesto's efficiency on the hello workload.
+const port = Number(Deno.env.get("PORT") ?? 8000);
+const HOST = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+const TEXT: ResponseInit = {
+  headers: [["content-type", "text/plain; charset=UTF-8"]],
+};
+
+Deno.serve({ port, hostname: "127.0.0.1", onListen() {} }, (request) => {
+  const host = request.headers.get("host");
+  if (host !== null && !HOST.test(host)) {
+    return new Response("Bad Request", { status: 400 });
+  }
+  return new Response("Hello, world!", TEXT);
+});
