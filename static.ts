@@ -43,7 +43,6 @@
  *
  * @module
  */
-import mime from "mime";
 import { combineRanges, parse as parseRange } from "range-parser";
 import {
   evaluatePreconditions,
@@ -123,8 +122,16 @@ export interface ServeStaticOptions
 const CHARSET_TYPES =
   /^(?:text\/|application\/(?:json|javascript|xml|[\w.+-]+\+(?:json|xml))$)/;
 
-function contentTypeFor(path: string, charset: string | false): string {
-  const type = mime.getType(path) ?? "application/octet-stream";
+// The media-type table is loaded on the first file served, so that apps
+// importing the library without serving files do not pay its memory.
+let mimeTable: Promise<{ getType(path: string): string | null }> | undefined;
+
+async function contentTypeFor(
+  path: string,
+  charset: string | false,
+): Promise<string> {
+  mimeTable ??= import("mime").then((module) => module.default);
+  const type = (await mimeTable).getType(path) ?? "application/octet-stream";
   return charset && CHARSET_TYPES.test(type)
     ? `${type}; charset=${charset}`
     : type;
@@ -235,7 +242,7 @@ export async function serveFile(
   const size = info.size;
   const headers = new Headers({
     "Content-Type": options.contentType ??
-      contentTypeFor(path, options.charset ?? "UTF-8"),
+      await contentTypeFor(path, options.charset ?? "UTF-8"),
     "Accept-Ranges": options.ranges === false ? "none" : "bytes",
     "X-Content-Type-Options": "nosniff",
   });
