@@ -229,9 +229,11 @@ const DEFAULT_CONTENT_TYPE = "text/html; charset=UTF-8";
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 const encoder = new TextEncoder();
 
-// The callbacks given to the constructor through modifiers, keyed by the
-// options object so they never leak into the public signature.
-const pendingCallbacks = new WeakMap<object, readonly Callback[]>();
+// The callbacks given to the constructor by modifiers, under a private key
+// of the options object so they never show in the public signature.
+const kCallbacks = Symbol("pesto.callbacks");
+type DerivedOptions = ResponseOptions & { [kCallbacks]?: readonly Callback[] };
+type HeaderPairs = [string, string][];
 
 /** A function run once a response's body is sent (see `onClose`). */
 export type Callback = () => unknown;
@@ -424,8 +426,8 @@ export class Response extends globalThis.Response {
    * ```
    */
   addHeader(name: string, value: string): Response {
-    const headers = new Headers(this.headers);
-    headers.append(name, value);
+    const headers = this.#pairs();
+    headers.push([name, value]);
     return this.#derive({ headers });
   }
 
@@ -447,10 +449,8 @@ export class Response extends globalThis.Response {
    * ```
    */
   addHeaders(headers: ResponseHeaders): Response {
-    const merged = new Headers(this.headers);
-    for (const [name, value] of makeHeaders(headers)) {
-      merged.append(name, value);
-    }
+    const merged = this.#pairs();
+    for (const pair of headerPairs(headers)) merged.push(pair);
     return this.#derive({ headers: merged });
   }
 
@@ -470,8 +470,8 @@ export class Response extends globalThis.Response {
    * ```
    */
   removeHeaders(...names: string[]): Response {
-    const headers = new Headers(this.headers);
-    for (const name of names) headers.delete(name);
+    const drop = new Set(names.map((name) => name.toLowerCase()));
+    const headers = this.#pairs().filter(([name]) => !drop.has(name));
     return this.#derive({ headers });
   }
 
@@ -539,8 +539,8 @@ export class Response extends globalThis.Response {
    */
   replace(options: ReplaceOptions): Response {
     const headers = options.headers === undefined
-      ? new Headers(this.headers)
-      : makeHeaders(options.headers);
+      ? this.#pairs()
+      : headerPairs(options.headers);
     return this.#derive({
       headers,
       status: options.status,
@@ -569,7 +569,7 @@ export class Response extends globalThis.Response {
    */
   onClose(...callbacks: Callback[]): Response {
     return this.#derive({
-      headers: new Headers(this.headers),
+      headers: this.#pairs(),
       callbacks: [...this.#onClose, ...callbacks.map(once)],
     });
   }
@@ -593,28 +593,38 @@ export class Response extends globalThis.Response {
    */
   async buffered(): Promise<Response> {
     const bytes = new Uint8Array(await this.arrayBuffer());
-    const headers = new Headers(this.headers);
-    headers.set("content-length", String(bytes.byteLength));
+    const headers = this.#pairs().filter(([name]) => name !== "content-length");
+    headers.push(["content-length", String(bytes.byteLength)]);
     return this.#derive({ headers, content: bytes });
+  }
+
+  /** This response's headers as pairs (Set-Cookie values one by one). */
+  #pairs(): HeaderPairs {
+    const pairs: HeaderPairs = [];
+    this.headers.forEach((value, name) => pairs.push([name, value]));
+    return pairs;
   }
 
   #derive(
     opts: {
-      headers: Headers;
+      headers: HeaderPairs;
       status?: number;
       content?: ResponseContent;
       callbacks?: readonly Callback[];
     },
   ): Response {
     const status = opts.status ?? this.status;
-    const init: ResponseOptions = {
+    const hasType = findHeader(opts.headers, "content-type") !== undefined;
+    const init: DerivedOptions = {
       status,
-      statusText: opts.status === undefined ? this.statusText : undefined,
+      statusText: opts.status === undefined
+        ? super.statusText || undefined
+        : undefined,
       headers: opts.headers,
-      charset: opts.headers.has("content-type") ? this.#charset : undefined,
+      charset: hasType ? this.#charset : undefined,
+      contentType: hasType ? undefined : "",
+      [kCallbacks]: opts.callbacks ?? this.#onClose,
     };
-    if (!opts.headers.has("content-type")) init.contentType = "";
-    pendingCallbacks.set(init, opts.callbacks ?? this.#onClose);
     const content = "content" in opts ? opts.content : this.#content;
     return new Response(content, init);
   }
@@ -625,10 +635,13 @@ export class Response extends globalThis.Response {
       return new globalThis.Response(null, response);
     }
     const content = response.#content;
-    const headers = new Headers(response.headers);
+    const headers = response.#pairs();
     const length = knownLength(content, response.#charset);
-    if (length !== undefined && !headers.has("content-length")) {
-      headers.set("content-length", String(length));
+    if (
+      length !== undefined &&
+      findHeader(headers, "content-length") === undefined
+    ) {
+      headers.push(["content-length", String(length)]);
     }
     response.body?.cancel().catch(() => {});
     return response.#derive({ headers, content: null });
@@ -914,9 +927,7 @@ interface Prepared {
 /** Works out the web body and init of a `Response`, quickly when simple. */
 function prepare(content: ResponseContent, init: ResponseOptions): Prepared {
   const status = init.status ?? 200;
-  const callbacks = init === NO_OPTIONS
-    ? NO_CALLBACKS
-    : pendingCallbacks.get(init) ?? NO_CALLBACKS;
+  const callbacks = (init as DerivedOptions)[kCallbacks] ?? NO_CALLBACKS;
   if (
     init.headers === undefined && init.statusText === undefined &&
     callbacks.length === 0 &&
@@ -924,19 +935,26 @@ function prepare(content: ResponseContent, init: ResponseOptions): Prepared {
   ) {
     return preparePlain(content, init, status);
   }
-  const headers = makeHeaders(init.headers);
+  const headers = headerPairs(init.headers);
   const typed = content instanceof FormData || content instanceof Blob ||
     content instanceof URLSearchParams;
-  const charset = setContentType(
-    headers,
-    status,
-    typed && init.contentType === undefined
-      ? { ...init, contentType: "" }
-      : init,
-  );
+  const existing = findHeader(headers, "content-type");
+  let charset: string;
+  if (existing !== undefined) {
+    charset = normaliseCharset(charsetOf(existing) ?? init.charset);
+  } else {
+    charset = normaliseCharset(init.charset);
+    const type = typed && init.contentType === undefined
+      ? undefined
+      : contentTypeOf(status, init);
+    if (type !== undefined) headers.push(["content-type", type]);
+  }
   let body = makeBody(content, charset);
   // A string body would get the web default "text/plain" type: keep none.
-  if (typeof body === "string" && !headers.has("content-type")) {
+  if (
+    typeof body === "string" &&
+    findHeader(headers, "content-type") === undefined
+  ) {
     body = encoder.encode(body);
   }
   if (callbacks.length && body !== null && !NULL_BODY_STATUS.has(status)) {
@@ -990,16 +1008,14 @@ function plainInit(init: ResponseOptions, status: number): PlainInit {
   }
   let plain = byCharset.get(init.charset);
   if (plain === undefined) {
-    const headers = new Headers();
-    const charset = setContentType(headers, status, init);
-    const contentType = headers.get("content-type");
+    const contentType = contentTypeOf(status, init);
     plain = {
       init: {
         status,
         headers: contentType ? [["content-type", contentType]] : [],
       },
-      charset,
-      hasType: contentType !== null,
+      charset: normaliseCharset(init.charset),
+      hasType: contentType !== undefined,
       nullBody: NULL_BODY_STATUS.has(status),
     };
     // Bounded: content types built from request data must not grow it forever.
@@ -1010,44 +1026,60 @@ function plainInit(init: ResponseOptions, status: number): PlainInit {
   return plain;
 }
 
-function makeHeaders(init: ResponseHeaders | undefined): Headers {
-  if (init === undefined || init instanceof Headers || Array.isArray(init)) {
-    return new Headers(init as HeadersInit | undefined);
+/** Headers in any accepted form, as `[name, value]` pairs. */
+function headerPairs(init: ResponseHeaders | undefined): HeaderPairs {
+  const pairs: HeaderPairs = [];
+  if (init === undefined) return pairs;
+  if (init instanceof Headers) {
+    init.forEach((value, name) => pairs.push([name, value]));
+  } else if (Array.isArray(init) || Symbol.iterator in init) {
+    for (const pair of init as Iterable<readonly string[]>) {
+      if (pair.length !== 2) {
+        throw new TypeError(
+          "Cannot use headers: each pair needs a name and a value",
+        );
+      }
+      pairs.push([String(pair[0]), String(pair[1])]);
+    }
+  } else {
+    for (const [name, value] of Object.entries(init as HeadersRecord)) {
+      if (value === null || value === undefined) continue;
+      if (Array.isArray(value)) {
+        for (const v of value) pairs.push([name, String(v)]);
+      } else pairs.push([name, String(value)]);
+    }
   }
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(init as HeadersRecord)) {
-    if (value === null || value === undefined) continue;
-    if (Array.isArray(value)) {
-      for (const v of value) headers.append(name, String(v));
-    } else headers.append(name, String(value));
-  }
-  return headers;
+  return pairs;
 }
 
-function setContentType(
-  headers: Headers,
+/** The value of header `lowerName` among `pairs`, case-insensitively. */
+function findHeader(pairs: HeaderPairs, lowerName: string): string | undefined {
+  for (const [name, value] of pairs) {
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) {
+      return value;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The Content-Type a response gets when its headers have none: the default
+ * `text/html; charset=UTF-8`, or one built from `contentType` and
+ * `charset`; none for null-body statuses or `contentType: ""`.
+ */
+function contentTypeOf(
   status: number,
   init: ResponseOptions,
-): string {
-  const existing = headers.get("content-type");
-  if (existing !== null) {
-    return normaliseCharset(charsetOf(existing) ?? init.charset);
-  }
-  const charset = normaliseCharset(init.charset);
-  if (NULL_BODY_STATUS.has(status) || init.contentType === "") return charset;
+): string | undefined {
+  if (NULL_BODY_STATUS.has(status) || init.contentType === "") return undefined;
   if (init.contentType === undefined && init.charset === undefined) {
-    headers.set("content-type", DEFAULT_CONTENT_TYPE);
-    return charset;
+    return DEFAULT_CONTENT_TYPE;
   }
   const type = init.contentType ?? "text/html";
   const wantsCharset = init.charset !== undefined || type.startsWith("text/");
-  headers.set(
-    "content-type",
-    wantsCharset && !/;\s*charset=/i.test(type)
-      ? `${type}; charset=${init.charset ?? "UTF-8"}`
-      : type,
-  );
-  return charset;
+  return wantsCharset && !/;\s*charset=/i.test(type)
+    ? `${type}; charset=${init.charset ?? "UTF-8"}`
+    : type;
 }
 
 function charsetOf(contentType: string | null | undefined): string | undefined {
