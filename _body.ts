@@ -101,7 +101,7 @@ export class DeadlineReader implements Expiring {
 }
 
 /** Reads a body whose length was declared, natively, within `timeout` ms. */
-function readWhole(
+export function readWhole(
   raw: globalThis.Request,
   timeout: number,
 ): Promise<Uint8Array> {

@@ -13,6 +13,7 @@ import {
   decoderFor,
   type Limit,
   parseHeaderParams,
+  readWhole,
   tooLarge,
 } from "./_body.ts";
 import { createSpoolFile, removeSpoolFile, spool, writeAll } from "./_spool.ts";
@@ -50,14 +51,27 @@ export async function readMultipart(
     value: limits.maxMultipartSize,
     name: "maxMultipartSize",
   };
-  checkLength(raw.headers, total);
-  if (!raw.body) throw malformed("no body");
+  const declared = checkLength(raw.headers, total);
+  if (declared === 0) throw malformed("no body");
   if (raw.bodyUsed) {
     throw new TypeError("Cannot read the form: the body was already read");
   }
   decoderFor(charset);
   const parser = new MultipartParser(boundary, limits, charset);
   onRequestDone(raw, () => parser.dispose());
+  // A body of declared length that fits the memory allowed for one file is
+  // read natively in one piece: reading it through raw.body's stream costs
+  // more time and grows RSS under load.
+  if (declared !== undefined && declared <= limits.maxFileMemorySize) {
+    try {
+      await parser.write(await readWhole(raw, limits.bodyTimeout));
+      return parser.end();
+    } catch (error) {
+      await parser.dispose();
+      throw error;
+    }
+  }
+  if (!raw.body) throw malformed("no body");
   const reader = new DeadlineReader(raw.body, limits.bodyTimeout);
   let size = 0;
   try {
@@ -77,13 +91,12 @@ export async function readMultipart(
   }
 }
 
-function checkLength(headers: Headers, limit: Limit): void {
+function checkLength(headers: Headers, limit: Limit): number | undefined {
   const declared = headers.get("content-length");
-  if (declared !== null && /^\d+$/.test(declared)) {
-    if (Number(declared) > limit.value) {
-      throw tooLarge("Multipart body", limit);
-    }
-  }
+  if (declared === null || !/^\d+$/.test(declared)) return undefined;
+  const length = Number(declared);
+  if (length > limit.value) throw tooLarge("Multipart body", limit);
+  return length;
 }
 
 const BODY = 0;

@@ -10,7 +10,7 @@ import {
   Response,
   toHandler,
 } from "@pesto/pesto";
-import { multipartBody } from "./_raw_http.ts";
+import { multipartBody, rawRequest, startServer } from "./_raw_http.ts";
 
 const BOUNDARY = "XyZ-boundary-42";
 const TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
@@ -574,4 +574,67 @@ Deno.test("Request.form() shares a streamed body between wrappers of one web req
   const inner = await new Request(raw).form();
   assert.equal(inner, outer);
   assert.equal(inner.get("title"), "Caffè latte");
+});
+
+Deno.test("form() reads a small multipart body of declared length in one piece, with its deadline", async (t) => {
+  const { multipartBody, rawRequest, startServer } = await import(
+    "./_raw_http.ts"
+  );
+  const { toHandler } = await import("../core.ts");
+  const server = startServer(toHandler(async (request) => {
+    const form = await request.form();
+    const file = form.get("f");
+    return Response.json({
+      name: form.get("name"),
+      file: typeof file === "string"
+        ? null
+        : [file?.filename, await file?.text()],
+    });
+  }, { limits: { bodyTimeout: 300 } }));
+  const body = multipartBody("b0", [
+    { name: "name", content: "Zoë" },
+    {
+      name: "f",
+      filename: "../../etc/notes.txt",
+      contentType: "text/plain",
+      content: "hi",
+    },
+  ]);
+  const head = (length: number) =>
+    `POST / HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n` +
+    `Content-Type: multipart/form-data; boundary=b0\r\nContent-Length: ${length}\r\n\r\n`;
+  try {
+    await t.step("the whole body: fields and files as streamed", async () => {
+      const response = await rawRequest(server.port, [
+        head(body.byteLength),
+        body,
+      ]);
+      assert.equal(response.status, 200);
+      assert.deepEqual(JSON.parse(response.body), {
+        name: "Zoë",
+        file: ["notes.txt", "hi"],
+      });
+    });
+    await t.step("a declared length the client never sends: 408", async () => {
+      const response = await rawRequest(server.port, [
+        head(body.byteLength + 10),
+        body,
+      ]);
+      assert.equal(response.status, 408);
+    });
+    await t.step(
+      "a truncated body of declared length: 400, never an empty form",
+      async () => {
+        const cut = body.subarray(0, body.byteLength - 8);
+        const response = await rawRequest(server.port, [
+          head(cut.byteLength),
+          cut,
+        ]);
+        assert.equal(response.status, 400);
+        assert.match(response.body, /^Malformed multipart body/);
+      },
+    );
+  } finally {
+    await server.close();
+  }
 });
