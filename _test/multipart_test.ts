@@ -577,10 +577,6 @@ Deno.test("Request.form() shares a streamed body between wrappers of one web req
 });
 
 Deno.test("form() reads a small multipart body of declared length in one piece, with its deadline", async (t) => {
-  const { multipartBody, rawRequest, startServer } = await import(
-    "./_raw_http.ts"
-  );
-  const { toHandler } = await import("../core.ts");
   const server = startServer(toHandler(async (request) => {
     const form = await request.form();
     const file = form.get("f");
