@@ -1235,6 +1235,7 @@ export function makeQuery(data: QueryInit): string {
  *
  * @param path A decoded path.
  * @returns The encoded path.
+ * @throws {TypeError} When the path holds a lone surrogate.
  *
  * @example
  * ```ts
@@ -1245,6 +1246,11 @@ export function makeQuery(data: QueryInit): string {
  * ```
  */
 export function encodePath(path: string): string {
+  if (!path.isWellFormed()) {
+    throw new TypeError(
+      "Cannot encode the path: it holds a lone surrogate, which no URL can carry",
+    );
+  }
   return encodePathText(path);
 }
 

@@ -452,3 +452,8 @@ Deno.test("Request body reads are shared between wrappers of one web request", a
   assert.equal(await new Request(raw).get("a"), "1");
   assert.equal(await new Request(raw).text(), "a=1");
 });
+
+Deno.test("encodePath() encodes text and refuses lone surrogates", () => {
+  assert.equal(encodePath("/a b/ü/%/😀"), "/a%20b/%C3%BC/%25/%F0%9F%98%80");
+  assert.throws(() => encodePath("/bad\uD800"), TypeError);
+});
