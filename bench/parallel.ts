@@ -17,6 +17,8 @@
  * @module
  */
 
+import { freePort, median, wrk } from "./_load.ts";
+
 interface Options {
   rounds: number;
   duration: number;
@@ -53,13 +55,6 @@ function parseArgs(args: string[]): Options {
   return options;
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 /** Reads a child's stdout until its start line, within a bound. */
 async function waitForStart(child: Deno.ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill(), 30_000);
@@ -72,36 +67,6 @@ async function waitForStart(child: Deno.ChildProcess): Promise<void> {
   }
   clearTimeout(timer);
   if (!/listening on/.test(seen)) throw new Error("deno serve did not start");
-}
-
-async function wrk(
-  url: string,
-  options: Options,
-  headers: string[] = [],
-): Promise<Sample> {
-  const args = [
-    "-t1",
-    `-c${options.connections}`,
-    `-d${options.duration}s`,
-    "--latency",
-    ...headers.flatMap((header) => ["-H", header]),
-    url,
-  ];
-  const { stdout, success } = await new Deno.Command("wrk", {
-    args,
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  const text = new TextDecoder().decode(stdout);
-  if (!success) throw new Error(`wrk failed:\n${text}`);
-  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(text);
-  if (errors) throw new Error(`wrk saw ${errors[1]} error responses`);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
-  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(text);
-  const p99ms = p99
-    ? Number(p99[1]) * (p99[2] === "us" ? 0.001 : p99[2] === "s" ? 1000 : 1)
-    : NaN;
-  return { rps, p99ms };
 }
 
 /** Logs in as `demo` and returns the session cookie (`name=value`). */
@@ -154,10 +119,10 @@ async function measure(
     const session = [`Cookie: ${cookie}`];
     // Warm every worker's JIT before measuring.
     await wrk(base + "/whoami", { ...options, duration: 2 });
-    await wrk(base + "/", { ...options, duration: 2 }, session);
+    await wrk(base + "/", { ...options, duration: 2, headers: session });
     return {
       json: await wrk(base + "/whoami", options),
-      session: await wrk(base + "/", options, session),
+      session: await wrk(base + "/", { ...options, headers: session }),
     };
   } finally {
     child.kill("SIGTERM");
@@ -165,12 +130,6 @@ async function measure(
     await child.stdout.cancel().catch(() => {});
     await Deno.remove(dir, { recursive: true });
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function main(): Promise<void> {

@@ -16,6 +16,8 @@
  * @module
  */
 
+import { freePort, median, wrk } from "../_load.ts";
+
 interface Options {
   rounds: number;
   duration: number;
@@ -54,6 +56,10 @@ const WORKLOADS: Record<
 };
 
 const here = new URL(".", import.meta.url);
+
+function scriptPath(script: string | undefined): string | undefined {
+  return script === undefined ? undefined : new URL(script, here).pathname;
+}
 const TICKS_PER_SECOND = 100; // Linux USER_HZ
 
 function parseArgs(args: string[]): Options {
@@ -77,13 +83,6 @@ function parseArgs(args: string[]): Options {
     else throw new TypeError(`Unknown option ${flag}`);
   }
   return options;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 async function readProc(
@@ -112,40 +111,6 @@ async function waitUntilUp(base: string): Promise<void> {
   throw new Error(`Server at ${base} did not start`);
 }
 
-async function wrk(
-  url: string,
-  options: Options,
-  script?: string,
-): Promise<{ requests: number; rps: number; p99ms: number }> {
-  const args = [
-    "-t1",
-    `-c${options.connections}`,
-    `-d${options.duration}s`,
-    "--latency",
-  ];
-  if (script) args.push("-s", new URL(script, here).pathname);
-  args.push(url);
-  const { stdout, success } = await new Deno.Command("wrk", {
-    args,
-    stdout: "piped",
-    stderr: "inherit",
-  })
-    .output();
-  const text = new TextDecoder().decode(stdout);
-  if (!success) throw new Error(`wrk failed:\n${text}`);
-  const requests = Number(/(\d+) requests in/.exec(text)?.[1]);
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(text)?.[1]);
-  const p99 = /99%\s+([\d.]+)(us|ms|s)/.exec(text);
-  const p99ms = p99
-    ? Number(p99[1]) * (p99[2] === "us" ? 0.001 : p99[2] === "s" ? 1000 : 1)
-    : NaN;
-  const errors = /Non-2xx or 3xx responses: (\d+)/.exec(text);
-  if (errors) {
-    throw new Error(`wrk saw ${errors[1]} error responses for ${url}`);
-  }
-  return { requests, rps, p99ms };
-}
-
 async function measure(
   server: string,
   workload: string,
@@ -168,10 +133,17 @@ async function measure(
     await waitUntilUp(base);
     const { script, path } = WORKLOADS[workload];
     // Warm up the JIT, then let the server settle before reading idle RSS.
-    await wrk(base + path, { ...options, duration: 1 }, script);
+    await wrk(base + path, {
+      ...options,
+      duration: 1,
+      script: scriptPath(script),
+    });
     await new Promise((resolve) => setTimeout(resolve, 300));
     const before = await readProc(child.pid);
-    const load = await wrk(base + path, options, script);
+    const load = await wrk(base + path, {
+      ...options,
+      script: scriptPath(script),
+    });
     const after = await readProc(child.pid);
     const cpuSeconds = (after.cpuTicks - before.cpuTicks) / TICKS_PER_SECOND;
     return {
@@ -185,12 +157,6 @@ async function measure(
     child.kill("SIGTERM");
     await child.status;
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 async function main(): Promise<void> {
