@@ -169,9 +169,32 @@ export interface RequestOverrides {
   remoteAddr?: string;
 }
 
+/**
+ * A value kept per web request under a private symbol on the request itself,
+ * with the `get`/`set` of a WeakMap. A WeakMap entry per request costs far
+ * more: its ephemeron table grew the heap by tens of MiB under load.
+ */
+export class RequestSlot<V> {
+  #key: symbol;
+
+  constructor(name: string) {
+    this.#key = Symbol(name);
+  }
+
+  get(raw: globalThis.Request): V | undefined {
+    return (raw as unknown as Record<symbol, V | undefined>)[this.#key];
+  }
+
+  set(raw: globalThis.Request, value: V): this {
+    (raw as unknown as Record<symbol, V>)[this.#key] = value;
+    return this;
+  }
+}
+
 /** Overrides by web request; read when a Pesto `Request` wraps one. */
-export const requestOverrides: WeakMap<globalThis.Request, RequestOverrides> =
-  new WeakMap();
+export const requestOverrides: RequestSlot<RequestOverrides> = new RequestSlot(
+  "pesto.overrides",
+);
 
 /** Hooks that modules fill in for one another. */
 export const internals: {

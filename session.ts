@@ -121,9 +121,14 @@ const ID_PATTERN = /^[0-9a-f]{64}$/;
 function newId(): string {
   const bytes = crypto.getRandomValues(new Uint8Array(32));
   let out = "";
-  for (const byte of bytes) out += byte.toString(16).padStart(2, "0");
+  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]];
   return out;
 }
+
+const HEX = Array.from(
+  { length: 256 },
+  (_, i) => i.toString(16).padStart(2, "0"),
+);
 
 // What the middleware reads of a session, kept out of the public API.
 interface SessionState {
@@ -163,7 +168,7 @@ function emptyData(): SessionData {
  * ```
  */
 export class Session {
-  #id: string;
+  #id: string | undefined;
   #isNew: boolean;
   #state: SessionState;
 
@@ -183,7 +188,9 @@ export class Session {
    * ```
    */
   constructor(data: SessionData = {}) {
-    this.#id = newId();
+    // The id is made when first asked for: a session nobody touches (a
+    // request without a cookie) never needs one.
+    this.#id = undefined;
     this.#isNew = true;
     this.#state = {
       data: emptyData(),
@@ -231,7 +238,7 @@ export class Session {
    * ```
    */
   get id(): string {
-    return this.#id;
+    return this.#id ??= newId();
   }
 
   /**

@@ -3,8 +3,8 @@
  * `<path:path>` placeholder or mounted under a prefix, and
  * {@linkcode serveFile} serves one file.
  *
- * Files are streamed (never read whole), with a media type from the `mime`
- * package, `ETag` and `Last-Modified` validators answered with 304s,
+ * Files are streamed in chunks of `chunkSize` (a file that fits in one chunk
+ * is read in one call), with a media type from the `mime` package, `ETag` and `Last-Modified` validators answered with 304s,
  * single `Range` requests answered 206 (416 when unsatisfiable), and HEAD.
  *
  * A request can never leave the root: the path is the request's canonical
@@ -13,6 +13,12 @@
  * resolved and the real path must stay under the real root, dotfiles are
  * hidden unless allowed, and filesystem errors (`ENOENT`, `ENOTDIR`,
  * `ENAMETOOLONG`, `EACCES`, …) answer 404, never 500.
+ *
+ * Metadata (`realpath`, `stat`, `open`) and single-chunk reads use
+ * synchronous calls: on a local disk they take microseconds, while each
+ * asynchronous file call costs about 11 µs of CPU and a trip through the
+ * blocking thread pool, which also grew the server's RSS by tens of MiB
+ * under load (see bench/README.md). Larger files are read asynchronously.
  *
  * This follows Pesto's `static_server` and `serve_static_file`.
  * Differences: `ETag`, `Range`/206, `If-None-Match`, `If-Match` and
@@ -234,7 +240,7 @@ export async function serveFile(
   if (method !== "GET" && method !== "HEAD") return methodNotAllowed();
   let info: Deno.FileInfo;
   try {
-    info = await Deno.stat(path);
+    info = Deno.statSync(path);
   } catch (error) {
     return fileError(error);
   }
@@ -311,15 +317,47 @@ export async function serveFile(
   }
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    file = Deno.openSync(path, { read: true });
   } catch (error) {
     return fileError(error);
   }
   const chunkSize = Math.max(1, options.chunkSize ?? 65536);
+  if (length <= chunkSize) {
+    // One chunk is the whole answer: read it and close the file, without a
+    // stream (much cheaper in time and memory for the many small files).
+    let chunk: Uint8Array;
+    try {
+      chunk = readChunk(file, start, length);
+    } catch (error) {
+      return fileError(error);
+    } finally {
+      file.close();
+    }
+    return new Response(chunk, { status, headers });
+  }
   return new Response(fileStream(file, start, length, chunkSize), {
     status,
     headers,
   });
+}
+
+/** Reads exactly `length` bytes at `start`; throws if the file shrank. */
+function readChunk(
+  file: Deno.FsFile,
+  start: number,
+  length: number,
+): Uint8Array {
+  if (start !== 0) file.seekSync(start, Deno.SeekMode.Start);
+  const buffer = new Uint8Array(length);
+  let filled = 0;
+  while (filled < length) {
+    const n = file.readSync(buffer.subarray(filled));
+    if (n === null || n === 0) {
+      throw new Error("File shrank while it was being sent");
+    }
+    filled += n;
+  }
+  return buffer;
 }
 
 /** Whether a `Range` applies under `If-Range` (absent, or matching). */
@@ -405,7 +443,7 @@ export function serveStatic(
   const hidden = (relative: string) =>
     !options.dotfiles && relative.split("/").some((s) => s.startsWith("."));
 
-  return async (request, params) => {
+  return (request, params) => {
     const method = request.method;
     if (method !== "GET" && method !== "HEAD") return methodNotAllowed();
     const wanted = typeof params?.path === "string"
@@ -418,13 +456,13 @@ export function serveStatic(
     let real: string;
     let info: Deno.FileInfo;
     try {
-      real = await Deno.realPath(
+      real = Deno.realPathSync(
         relative === "" ? realRoot : `${realRoot}/${relative}`,
       );
       if (!inside(real) || hidden(real.slice(realRoot.length))) {
         return notFound();
       }
-      info = await Deno.stat(real);
+      info = Deno.statSync(real);
     } catch (error) {
       return fileError(error);
     }
@@ -437,7 +475,7 @@ export function serveStatic(
         return Response.redirect(url.href, 301);
       }
       try {
-        real = await Deno.realPath(`${real}/${index}`);
+        real = Deno.realPathSync(`${real}/${index}`);
       } catch (error) {
         return fileError(error);
       }
