@@ -2,6 +2,7 @@
 // over Deno.connect (new Request() would normalise hostile targets away) and
 // reads one response. Everything is bounded: connections time out and are
 // always closed.
+import { concat } from "../_body.ts";
 
 /** A response read off the wire. */
 export interface RawResponse {
@@ -83,7 +84,7 @@ async function readResponse(conn: Deno.Conn): Promise<RawResponse> {
     if (n === null) break;
     chunks.push(buffer.slice(0, n));
     size += n;
-    const all = join(chunks, size);
+    const all = concat(chunks, size);
     head ??= parseHead(all);
     if (head) {
       const length = head.headers.get("content-length");
@@ -92,7 +93,7 @@ async function readResponse(conn: Deno.Conn): Promise<RawResponse> {
       }
     }
   }
-  const all = join(chunks, size);
+  const all = concat(chunks, size);
   head ??= parseHead(all);
   if (!head) return { status: 0, headers: new Headers(), body: "" };
   const length = head.headers.get("content-length");
@@ -117,16 +118,6 @@ function parseHead(
   }
   const status = Number(statusLine.split(" ")[1]);
   return { status, headers, start: end + 4 };
-}
-
-function join(chunks: Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
 }
 
 /** A server on 127.0.0.1, port 0, for one test. */
@@ -179,5 +170,5 @@ export function multipartBody(
     chunks.push(encoder.encode("\r\n"));
   }
   chunks.push(encoder.encode(`--${boundary}--\r\n`));
-  return join(chunks, chunks.reduce((n, c) => n + c.byteLength, 0));
+  return concat(chunks, chunks.reduce((n, c) => n + c.byteLength, 0));
 }

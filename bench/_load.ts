@@ -75,3 +75,19 @@ export function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
+
+/** Exits with a hint when `wrk` is not installed (nothing is installed here). */
+export async function requireWrk(): Promise<void> {
+  try {
+    await new Deno.Command("wrk", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+  } catch {
+    console.error(
+      "This benchmark needs wrk: apt-get install wrk (Debian) or brew install wrk.",
+    );
+    Deno.exit(1);
+  }
+}

@@ -5,6 +5,7 @@
 import { parseMultipartRequest } from "@remix-run/multipart-parser";
 import { Request } from "@pesto/pesto";
 import { runRequestCleanups } from "../_context.ts";
+import { concat } from "../_body.ts";
 
 const BOUNDARY = "----PestoBenchBoundary7MA4YWxkTrZu0gW";
 const encoder = new TextEncoder();
@@ -26,14 +27,7 @@ function multipart(
     );
   }
   chunks.push(encoder.encode(`--${BOUNDARY}--\r\n`));
-  const size = chunks.reduce((n, c) => n + c.byteLength, 0);
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return out;
+  return concat(chunks, chunks.reduce((n, c) => n + c.byteLength, 0));
 }
 
 // A 10 MB file of pseudo-random bytes (CR and LF included, as in real files).

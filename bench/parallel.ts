@@ -17,7 +17,7 @@
  * @module
  */
 
-import { freePort, median, wrk } from "./_load.ts";
+import { freePort, median, requireWrk, wrk } from "./_load.ts";
 
 interface Options {
   rounds: number;
@@ -178,17 +178,6 @@ async function main(): Promise<void> {
 }
 
 if (import.meta.main) {
-  try {
-    await new Deno.Command("wrk", {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-  } catch {
-    console.error(
-      "This benchmark needs wrk: apt-get install wrk (Debian) or brew install wrk.",
-    );
-    Deno.exit(1);
-  }
+  await requireWrk();
   await main();
 }
