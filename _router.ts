@@ -51,12 +51,15 @@ class Entry<T> {
   readonly spans: boolean[];
   /** Each placeholder's parse, `null` where the value is the text. */
   readonly parsers: (((text: string) => unknown) | null)[];
+  /** The store site of `single` for a route of one placeholder, or -1. */
+  readonly site: number;
 
   constructor(
     index: number,
     pattern: ParsedPattern,
     methods: ReadonlySet<string>,
     data: T,
+    sites: Sites,
   ) {
     this.index = index;
     this.pattern = pattern;
@@ -68,6 +71,7 @@ class Entry<T> {
     this.parsers = pattern.params.map((p) =>
       p.converter.parse === identity ? null : p.converter.parse
     );
+    this.site = this.keys.length === 1 ? sites.of(this.keys[0]) : -1;
   }
 
   answers(method: string): boolean {
@@ -187,6 +191,11 @@ class Slot<T> {
   readonly direct: number[] | null;
   /** Earlier routes that may match some path this route matches. */
   earlier: Entry<T>[] = [];
+  /**
+   * Whether a match is answered at once when its value has no "%": one
+   * placeholder taken as it is, with a store site, and no earlier route.
+   */
+  quick = false;
 
   constructor(entry: Entry<T>, captures: readonly Capture[]) {
     this.entry = entry;
@@ -207,6 +216,11 @@ class Tree<T> {
   lengths: boolean[] = [];
   /** The combined regex of the routes, if they are few; see `combine`. */
   fast: Fast<T> | null = null;
+  /**
+   * Whether no route of the tree parses its values: then no converter can
+   * start another walk while one runs.
+   */
+  plain = true;
 }
 
 /**
@@ -239,21 +253,89 @@ function convert<T>(entry: Entry<T>, texts: string[]): Params | undefined {
   return params;
 }
 
-/** `convert` for texts at the groups `at` of a regex match. */
+// Params of one placeholder, the most common shape, are made by `single`,
+// which has a store of its own for each of the first SITES names seen: a
+// store that always sees the same name and the same empty object is
+// monomorphic: about 7 ns per params object here, against 14 ns for one
+// store that sees every name (Hono's router set: 1.05x Hono's RegExpRouter
+// with one shared store, 1.0x with these).
+const SITES = 8;
+
+/** The store sites of one router's names, the first `SITES` it sees. */
+class Sites {
+  readonly #byName = new Map<string | number, number>();
+
+  /** The store site of `single` for params named `key`, or -1 (shared). */
+  of(key: string | number): number {
+    let site = this.#byName.get(key);
+    if (site === undefined) {
+      site = this.#byName.size < SITES ? this.#byName.size : -1;
+      if (site !== -1) this.#byName.set(key, site);
+    }
+    return site;
+  }
+}
+
+/** The params `{ [key]: value }`, stored at site `site` (see `Sites`). */
+function single(site: number, key: string | number, value: unknown): Params {
+  const params: Params = {};
+  switch (site) {
+    case 0:
+      params[key] = value;
+      break;
+    case 1:
+      params[key] = value;
+      break;
+    case 2:
+      params[key] = value;
+      break;
+    case 3:
+      params[key] = value;
+      break;
+    case 4:
+      params[key] = value;
+      break;
+    case 5:
+      params[key] = value;
+      break;
+    case 6:
+      params[key] = value;
+      break;
+    case 7:
+      params[key] = value;
+      break;
+    default:
+      params[key] = value;
+  }
+  return params;
+}
+
+/**
+ * `convert` for texts at the groups `at` of a regex match; `escaped` tells
+ * whether the path has any "%" (without, texts need no decoding).
+ */
 function direct<T>(
   entry: Entry<T>,
   m: RegExpExecArray,
   at: readonly number[],
+  escaped: boolean,
 ): Params | undefined {
-  const params: Params = {};
   const keys = entry.keys;
   const parsers = entry.parsers;
+  if (entry.site !== -1) {
+    let value: unknown = m[at[0]];
+    if (parsers[0] !== null || escaped) {
+      value = parseOne(entry, 0, value as string);
+      if (value === REFUSED) return undefined;
+    }
+    return single(entry.site, keys[0], value);
+  }
+  const params: Params = {};
   for (let i = 0; i < keys.length; i++) {
-    const text = m[at[i]];
-    if (parsers[i] === null && text.indexOf("%") === -1) {
-      params[keys[i]] = text;
+    if (parsers[i] === null && !escaped) {
+      params[keys[i]] = m[at[i]];
     } else {
-      const value = parseOne(entry, i, text);
+      const value = parseOne(entry, i, m[at[i]]);
       if (value === REFUSED) return undefined;
       params[keys[i]] = value;
     }
@@ -325,6 +407,7 @@ function runSteps(
 export class Router<T> {
   #entries: Entry<T>[] = [];
   #methods = new Set<string>();
+  #sites = new Sites();
   #trees: Map<string, Tree<T>> | undefined = undefined;
   // The walk's state: a walk is synchronous, and a converter that starts
   // another one (`#busy`) gets the linear scan instead.
@@ -334,15 +417,22 @@ export class Router<T> {
   #bestParams: Params | undefined = undefined;
   #after = -1;
   #busy = false;
+  // The trees of GET and of the last other method asked for, at hand.
+  #getTree: Tree<T> | undefined = undefined;
+  #lastMethod: string | undefined = undefined;
+  #lastTree: Tree<T> | undefined = undefined;
 
   /** Appends a route; `methods` are upper-case. */
   add(pattern: ParsedPattern, methods: ReadonlySet<string>, data: T): void {
     this.#entries.push(
-      new Entry(this.#entries.length, pattern, methods, data),
+      new Entry(this.#entries.length, pattern, methods, data, this.#sites),
     );
     for (const method of methods) this.#methods.add(method);
     if (methods.has("GET")) this.#methods.add("HEAD");
     this.#trees = undefined;
+    this.#getTree = undefined;
+    this.#lastMethod = undefined;
+    this.#lastTree = undefined;
   }
 
   /** The number of routes. */
@@ -356,7 +446,11 @@ export class Router<T> {
    */
   find(method: string, path: string, after = -1): RouteMatch<T> | undefined {
     if (this.#busy) return this.findLinear(method, path, after);
-    const tree = this.#trees?.get(method) ?? this.#tree(method);
+    const tree = method === "GET"
+      ? this.#getTree ?? this.#treeFor(method)
+      : method === this.#lastMethod
+      ? this.#lastTree
+      : this.#treeFor(method);
     if (tree === undefined) return undefined;
     if (after < 0 && tree.lengths[path.length] === true) {
       const found = tree.exact.get(path);
@@ -366,9 +460,27 @@ export class Router<T> {
     if (fast !== null && after < 0) {
       const m = fast.regex.exec(path);
       if (m === null) return undefined; // It holds every route.
-      this.#busy = true;
-      const found = this.#fast(fast, m, path);
-      this.#busy = false;
+      // The common case inline: a route of one placeholder that nothing
+      // earlier overlaps.
+      const slot = fast.slots[m.indexOf("", 1)];
+      if (slot !== undefined && slot.quick) {
+        const entry = slot.entry;
+        const value = m[slot.direct![0]];
+        if (value.indexOf("%") === -1) {
+          return {
+            index: entry.index,
+            data: entry.data,
+            params: single(entry.site, entry.keys[0], value),
+          };
+        }
+      }
+      let found;
+      if (tree.plain) found = this.#fast(fast, m, path);
+      else {
+        this.#busy = true;
+        found = this.#fast(fast, m, path);
+        this.#busy = false;
+      }
       if (found !== undefined) return found;
     }
     if (path.charCodeAt(0) !== 47) return undefined;
@@ -400,7 +512,7 @@ export class Router<T> {
     if (slot === undefined) return undefined; // An empty value came first.
     const entry = slot.entry;
     const params = slot.direct !== null
-      ? direct(entry, m, slot.direct)
+      ? direct(entry, m, slot.direct, path.indexOf("%") !== -1)
       : this.#checked(slot, m);
     if (params === undefined) return undefined;
     const earlier = slot.earlier;
@@ -490,6 +602,16 @@ export class Router<T> {
     return [...allowed].sort();
   }
 
+  #treeFor(method: string): Tree<T> | undefined {
+    const tree = this.#trees?.get(method) ?? this.#tree(method);
+    if (method === "GET") this.#getTree = tree;
+    else {
+      this.#lastMethod = method;
+      this.#lastTree = tree;
+    }
+    return tree;
+  }
+
   #tree(method: string): Tree<T> | undefined {
     this.#trees ??= new Map();
     let tree = this.#trees.get(method);
@@ -515,6 +637,7 @@ export class Router<T> {
   #compile(method: string): Tree<T> {
     const tree = new Tree<T>();
     const entries = this.#entries.filter((e) => e.answers(method));
+    tree.plain = entries.every((e) => e.parsers.every((p) => p === null));
     for (const entry of entries) insert(tree.root, entry);
     finish(tree.root);
     // A static route goes into the exact map when no earlier route of this
@@ -794,6 +917,8 @@ function combine<T>(tree: Tree<T>, entries: readonly Entry<T>[]): void {
     if (slot === undefined) continue;
     const k = slot.entry;
     slot.earlier = entries.filter((j) => j.index < k.index && mayOverlap(j, k));
+    slot.quick = slot.earlier.length === 0 && slot.direct !== null &&
+      k.site !== -1 && k.parsers[0] === null;
   }
 }
 

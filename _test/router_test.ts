@@ -136,6 +136,45 @@ Deno.test("Router.find() is recompiled when routes are added", () => {
   assert.equal(r.find("PUT", "/b")?.index, 2);
 });
 
+Deno.test("Router.find() keeps each method's tree apart and drops them all on add", () => {
+  const r = router([["/p/<a:unicode>", ["POST"]], ["/g/<a:unicode>", ["GET"]]]);
+  // GET, then another method, then GET again: each answers from its own.
+  assert.equal(r.find("GET", "/g/1")?.data, "/g/<a:unicode>");
+  assert.equal(r.find("POST", "/p/1")?.data, "/p/<a:unicode>");
+  assert.equal(r.find("GET", "/p/1"), undefined);
+  assert.equal(r.find("POST", "/g/1"), undefined);
+  r.add(parsePattern("/p/<b:unicode>", converters), new Set(["GET"]), "pg");
+  r.add(parsePattern("/g/<b:unicode>", converters), new Set(["POST"]), "gp");
+  assert.deepEqual(r.find("GET", "/p/1"), {
+    index: 2,
+    data: "pg",
+    params: { b: "1" },
+  });
+  assert.deepEqual(r.find("POST", "/g/1"), {
+    index: 3,
+    data: "gp",
+    params: { b: "1" },
+  });
+});
+
+Deno.test("Router.find() gives one-placeholder params right past the first names", () => {
+  // More distinct names than the matcher has store sites for them, few
+  // enough routes for the combined regex.
+  const names = Array.from({ length: 12 }, (_, i) => `name${i}`);
+  const r = router(names.map((n, i) => [`/r${i}/<${n}:unicode>`, ["GET"]]));
+  for (const [i, n] of names.entries()) {
+    assert.deepEqual(r.find("GET", `/r${i}/v${i}`)?.params, { [n]: `v${i}` });
+    // Escaped values are decoded, on the slower path.
+    assert.deepEqual(r.find("GET", `/r${i}/a%20b%2F`)?.params, {
+      [n]: "a b/",
+    });
+    same(r, "GET", `/r${i}/%E2%82%AC`);
+  }
+  const params = r.find("GET", "/r0/x")!.params;
+  params.name0 = "changed";
+  assert.deepEqual(r.find("GET", "/r0/x")?.params, { name0: "x" });
+});
+
 Deno.test("Router.find() stays right when a converter matches a path itself", () => {
   const r = new Router<string>();
   const seen: unknown[] = [];
