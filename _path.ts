@@ -59,6 +59,8 @@ const ADDRESS_LIKE = /^\[|(?:^|\.)(?:\d|0x)[^.]*\.?$/i;
  * 65535.
  */
 export function isValidHost(host: string): boolean {
+  // Most requests name the host the last one named.
+  if (host === lastValidHost) return true;
   let valid = validHosts.get(host);
   if (valid === undefined) {
     valid = checkHost(host);
@@ -66,8 +68,11 @@ export function isValidHost(host: string): boolean {
     if (validHosts.size >= 1024) validHosts.clear();
     validHosts.set(host, valid);
   }
+  if (valid) lastValidHost = host;
   return valid;
 }
+
+let lastValidHost: string | undefined;
 
 const validHosts = new Map<string, boolean>();
 

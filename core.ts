@@ -22,6 +22,7 @@
  *
  * @module
  */
+import { hostHeader } from "./_host_header.ts";
 import { kHostHeader, requestContext } from "./_context.ts";
 import { HttpError } from "./_errors.ts";
 import { runHandler, settle } from "./_run.ts";
@@ -99,7 +100,7 @@ export function toHandler(
 ): FetchHandler {
   const limits = options.limits;
   return (raw, info) => {
-    const host = raw.headers.get("host");
+    const host = hostHeader(raw);
     if (host !== null && host !== "" && !isValidHost(host)) {
       return Promise.resolve(
         new HttpError(400, "Malformed Host header").toResponse(),

@@ -56,6 +56,7 @@
  *
  * @module
  */
+import { hostHeader } from "./_host_header.ts";
 import { internals, kHostHeader, requestContext } from "./_context.ts";
 import { HttpError } from "./_errors.ts";
 import { encodePathText, encodeSegment, isValidHost } from "./_path.ts";
@@ -838,7 +839,7 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
    * ```
    */
   readonly fetch: FetchHandler = (raw, info) => {
-    const host = raw.headers.get("host");
+    const host = hostHeader(raw);
     if (host !== null && host !== "" && !isValidHost(host)) {
       return Promise.resolve(malformedHost());
     }

@@ -42,6 +42,7 @@
  *
  * @module
  */
+import { hostHeader } from "./_host_header.ts";
 import { requestOverrides } from "./_context.ts";
 import { isValidHost, parseTarget } from "./_path.ts";
 import {
@@ -194,7 +195,7 @@ export function mount(apps: Record<string, FetchApp>): FetchHandler {
   return async (raw, info) => {
     let target;
     try {
-      target = parseTarget(raw.url, raw.headers.get("host"));
+      target = parseTarget(raw.url, hostHeader(raw));
     } catch (error) {
       return badRequest(error);
     }

@@ -42,6 +42,7 @@
  *
  * @module
  */
+import { hostHeader } from "./_host_header.ts";
 import { MultiDict } from "./multidict.ts";
 import { parseCookieHeader } from "./cookies.ts";
 import type { FileUpload } from "./upload.ts";
@@ -379,7 +380,7 @@ export class Request {
       ? o.host
       : this.#hostHeader !== undefined
       ? this.#hostHeader
-      : this.#raw.headers.get("host");
+      : hostHeader(this.#raw);
     return this.#target = parseTarget(o?.url ?? this.#raw.url, host);
   }
 

@@ -29,7 +29,12 @@
  *
  * @module
  */
-import { closeWithoutBody, internals, requestContext } from "./_context.ts";
+import {
+  closeWithoutBody,
+  hasOnClose,
+  internals,
+  requestContext,
+} from "./_context.ts";
 import { Cookie, type CookieOptions, expireCookie } from "./cookies.ts";
 
 /** HTTP status codes by name, as in RFC 9110 and its companions. */
@@ -300,9 +305,12 @@ export class Response extends globalThis.Response {
     this.#content = content;
     this.#charset = prepared.charset;
     this.#onClose = prepared.callbacks;
-    if (prepared.callbacks.length && prepared.body === null) {
-      const callbacks = prepared.callbacks;
-      closeWithoutBody.set(this, () => runCallbacks(callbacks));
+    if (prepared.callbacks.length) {
+      hasOnClose.set(this, true);
+      if (prepared.body === null) {
+        const callbacks = prepared.callbacks;
+        closeWithoutBody.set(this, () => runCallbacks(callbacks));
+      }
     }
   }
 

@@ -323,3 +323,39 @@ Deno.test("Uploads spooled to temporary files leave none behind", async (t) => {
     assert.deepEqual(left, []);
   }
 });
+
+Deno.test("onClose callbacks can read the request's headers after the response is sent", async () => {
+  const seen: string[] = [];
+  const { promise: done, resolve } = Promise.withResolvers<void>();
+  const fetch = toHandler((request) => {
+    const note = () => {
+      try {
+        seen.push(`${request.getHeader("user-agent")} ${request.pathInfo}`);
+      } catch (error) {
+        seen.push(String(error));
+      }
+      if (seen.length === 2) resolve();
+    };
+    return request.pathInfo === "/empty"
+      ? new Response(null, { status: 204 }).onClose(note)
+      : new Response("body").onClose(note);
+  });
+  const server = startServer(fetch);
+  try {
+    for (const path of ["/body", "/empty"]) {
+      const response = await rawRequest(
+        server.port,
+        `GET ${path} HTTP/1.1\r\nHost: h.test\r\nUser-Agent: agent-${path}\r\n` +
+          "Connection: close\r\n\r\n",
+      );
+      assert.ok(response.status === 200 || response.status === 204);
+    }
+    await done;
+    assert.deepEqual(seen.sort(), [
+      "agent-/body /body",
+      "agent-/empty /empty",
+    ]);
+  } finally {
+    await server.close();
+  }
+});
