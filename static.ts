@@ -49,7 +49,6 @@
  *
  * @module
  */
-import { combineRanges, parse as parseRange } from "range-parser";
 import {
   evaluatePreconditions,
   formatHttpDate,
@@ -131,6 +130,10 @@ const CHARSET_TYPES =
 // The media-type table is loaded on the first file served, so that apps
 // importing the library without serving files do not pay its memory.
 let mimeTable: Promise<{ getType(path: string): string | null }> | undefined;
+
+// Likewise the Range parser, on the first Range request: loading an npm
+// package at startup costs about 2 MiB of RSS.
+let rangeParser: Promise<typeof import("range-parser")> | undefined;
 
 async function contentTypeFor(
   path: string,
@@ -289,6 +292,8 @@ export async function serveFile(
     range !== null && options.ranges !== false &&
     ifRangeHolds(request.headers.get("if-range"), etag, lastModified)
   ) {
+    rangeParser ??= import("range-parser");
+    const { combineRanges, parse: parseRange } = await rangeParser;
     const parsed = parseRange(size, range);
     if (parsed.type === "bytes" && parsed.code === 2) {
       headers.set("Content-Range", `bytes */${size}`);
