@@ -92,18 +92,23 @@ export const kHostHeader: unique symbol = Symbol("pesto.hostHeader");
  * tens of MiB under load.
  */
 export class Slot<O extends object, V> {
-  #key: symbol;
+  /**
+   * The symbol the value is kept under. A hot path reads
+   * `object[slot.key]` itself: a read site that only ever sees one key is
+   * fast, where `get`, shared by every slot, sees them all.
+   */
+  readonly key: symbol;
 
   constructor(name: string) {
-    this.#key = Symbol(name);
+    this.key = Symbol(name);
   }
 
   get(object: O): V | undefined {
-    return (object as unknown as Record<symbol, V | undefined>)[this.#key];
+    return (object as unknown as Record<symbol, V | undefined>)[this.key];
   }
 
   set(object: O, value: V): this {
-    (object as unknown as Record<symbol, V>)[this.#key] = value;
+    (object as unknown as Record<symbol, V>)[this.key] = value;
     return this;
   }
 }
@@ -117,14 +122,6 @@ export class RequestSlot<V> extends Slot<globalThis.Request, V> {}
  */
 export const closeWithoutBody: Slot<globalThis.Response, () => void> = new Slot(
   "pesto.closeWithoutBody",
-);
-
-/**
- * Marks a response with `onClose` callbacks: its request's headers are kept
- * readable for them (see {@linkcode afterSent}).
- */
-export const hasOnClose: Slot<globalThis.Response, true> = new Slot(
-  "pesto.hasOnClose",
 );
 
 /**
@@ -142,8 +139,11 @@ export function afterSent(
   // Deno.serve keeps a request's headers readable after the response only
   // when they were read before it (Pesto reads Host without that); onClose
   // callbacks run afterwards and may read them.
-  if (raw && hasOnClose.get(response)) void raw.headers;
-  const close = closeWithoutBody.get(response);
+  let close: (() => void) | undefined;
+  if (internals.hasOnClose(response)) {
+    if (raw) void raw.headers;
+    close = closeWithoutBody.get(response);
+  }
   let cleanup: (() => void) | undefined;
   if (raw && raw.method !== "GET" && raw.method !== "HEAD") {
     const list = cleanupsOf(raw);
@@ -233,9 +233,12 @@ export const requestOverrides: RequestSlot<RequestOverrides> = new RequestSlot(
 export const internals: {
   /** The same response for a HEAD request: headers kept, body dropped. */
   withoutBody: (response: globalThis.Response) => globalThis.Response;
+  /** Whether a response is a Pesto `Response` with `onClose` callbacks. */
+  hasOnClose: (response: globalThis.Response) => boolean;
   /** Overrides some limits of a request (a route's own limits). */
   setLimits: (request: Request, limits: RequestLimits) => void;
 } = {
   withoutBody: (response) => response,
+  hasOnClose: () => false,
   setLimits: () => {},
 };

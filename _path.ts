@@ -96,17 +96,30 @@ export function parseTarget(url: string, hostHeader: string | null): Target {
     throw new RequestParseError("Malformed Host header");
   }
   const schemeEnd = url.indexOf("://");
-  const scheme = url.slice(0, schemeEnd);
+  const scheme = schemeEnd === 4 && url.startsWith("http")
+    ? "http"
+    : url.slice(0, schemeEnd);
   const start = schemeEnd + 3;
-  let end = start;
-  while (end < url.length) {
-    const c = url.charCodeAt(end);
-    if (c === 0x2f || c === 0x3f || c === 0x23) break; // "/", "?", "#"
-    end++;
-  }
-  const host = url.slice(start, end);
-  if (host !== hostHeader && !isValidHost(host)) {
-    throw new RequestParseError("Malformed Host header");
+  let end: number;
+  let host: string;
+  if (
+    hostHeader && url.startsWith(hostHeader, start) &&
+    url.charCodeAt(start + hostHeader.length) === 0x2f
+  ) {
+    // The common case: the URL's authority is the Host header, checked.
+    host = hostHeader;
+    end = start + hostHeader.length;
+  } else {
+    end = start;
+    while (end < url.length) {
+      const c = url.charCodeAt(end);
+      if (c === 0x2f || c === 0x3f || c === 0x23) break; // "/", "?", "#"
+      end++;
+    }
+    host = url.slice(start, end);
+    if (host !== hostHeader && !isValidHost(host)) {
+      throw new RequestParseError("Malformed Host header");
+    }
   }
   let queryAt = url.indexOf("?", end);
   const hashAt = url.indexOf("#", end);

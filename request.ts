@@ -256,7 +256,9 @@ export class Request {
   constructor(raw: globalThis.Request, options: RequestOptions = {}) {
     this.#raw = raw;
     this.#options = options;
-    this.#overrides = requestOverrides.get(raw);
+    this.#overrides = (raw as unknown as Record<symbol, RequestOverrides>)[
+      requestOverrides.key
+    ];
     this.#hostHeader =
       (options as { [kHostHeader]?: string | null })[kHostHeader];
     this.#limits = options.limits

@@ -29,12 +29,7 @@
  *
  * @module
  */
-import {
-  closeWithoutBody,
-  hasOnClose,
-  internals,
-  requestContext,
-} from "./_context.ts";
+import { closeWithoutBody, internals, requestContext } from "./_context.ts";
 import { Cookie, type CookieOptions, expireCookie } from "./cookies.ts";
 
 /** HTTP status codes by name, as in RFC 9110 and its companions. */
@@ -271,6 +266,8 @@ export class Response extends globalThis.Response {
 
   static {
     internals.withoutBody = (response) => Response.#withoutBody(response);
+    internals.hasOnClose = (response) =>
+      #onClose in response && response.#onClose.length > 0;
   }
 
   /**
@@ -305,12 +302,9 @@ export class Response extends globalThis.Response {
     this.#content = content;
     this.#charset = prepared.charset;
     this.#onClose = prepared.callbacks;
-    if (prepared.callbacks.length) {
-      hasOnClose.set(this, true);
-      if (prepared.body === null) {
-        const callbacks = prepared.callbacks;
-        closeWithoutBody.set(this, () => runCallbacks(callbacks));
-      }
+    if (prepared.callbacks.length && prepared.body === null) {
+      const callbacks = prepared.callbacks;
+      closeWithoutBody.set(this, () => runCallbacks(callbacks));
     }
   }
 
@@ -1008,6 +1002,12 @@ interface PlainInit {
 
 /** The web init for a status, content type and charset, computed once. */
 function plainInit(init: ResponseOptions, status: number): PlainInit {
+  // Most responses in a row have the same status, type and charset.
+  const last = lastPlain;
+  if (
+    last !== undefined && last.status === status &&
+    last.contentType === init.contentType && last.charset === init.charset
+  ) return last.plain;
   let byType = plainInits.get(status);
   if (byType === undefined) plainInits.set(status, byType = new Map());
   let byCharset = byType.get(init.contentType);
@@ -1035,8 +1035,21 @@ function plainInit(init: ResponseOptions, status: number): PlainInit {
       byCharset.set(init.charset, plain);
     }
   }
+  lastPlain = {
+    status,
+    contentType: init.contentType,
+    charset: init.charset,
+    plain,
+  };
   return plain;
 }
+
+let lastPlain: {
+  status: number;
+  contentType: string | undefined;
+  charset: string | undefined;
+  plain: PlainInit;
+} | undefined;
 
 /** Headers in any accepted form, as `[name, value]` pairs. */
 function headerPairs(init: ResponseHeaders | undefined): HeaderPairs {
