@@ -4,12 +4,8 @@ import type { Request, RequestLimits } from "./request.ts";
 
 /** Where the current request is kept: `run` it, `getStore` it. */
 export interface RequestContext {
-  /** Calls `fn(...args)` with `request` as the current request. */
-  run<A extends unknown[], R>(
-    request: Request,
-    fn: (...args: A) => R,
-    ...args: A
-  ): R;
+  /** Calls `fn(request)` with `request` as the current request. */
+  run<R>(request: Request, fn: (request: Request) => R): R;
   /** The current request, if any. */
   getStore(): Request | undefined;
 }
@@ -49,7 +45,7 @@ function contextOnCore(core: AsyncContextCore): RequestContext {
     }
   }
   return {
-    run(request, fn, ...args) {
+    run(request, fn) {
       const previous = core.getAsyncContext();
       core.setAsyncContext(
         previous === undefined
@@ -57,7 +53,7 @@ function contextOnCore(core: AsyncContextCore): RequestContext {
           : { __proto__: null, ...previous, [key]: request },
       );
       try {
-        return fn(...args);
+        return fn(request);
       } finally {
         core.setAsyncContext(previous);
       }
@@ -68,7 +64,11 @@ function contextOnCore(core: AsyncContextCore): RequestContext {
 
 async function contextOnAsyncLocalStorage(): Promise<RequestContext> {
   const { AsyncLocalStorage } = await import("node:async_hooks");
-  return new AsyncLocalStorage<Request>();
+  const storage = new AsyncLocalStorage<Request>();
+  return {
+    run: (request, fn) => storage.run(request, fn, request),
+    getStore: () => storage.getStore(),
+  };
 }
 
 const core = denoCore();

@@ -20,7 +20,7 @@ export function runHandler(
 ): globalThis.Response | Promise<globalThis.Response> {
   let result: unknown;
   try {
-    result = requestContext.run(request, handler, request);
+    result = requestContext.run(request, handler);
   } catch (error) {
     return failed(error, request, options);
   }

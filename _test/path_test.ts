@@ -6,9 +6,11 @@ import {
   canonicalPath,
   encodePathText,
   encodeSegment,
+  isSimplePath,
   isValidHost,
   parseTarget,
 } from "../_path.ts";
+import fc from "fast-check";
 
 Deno.test("canonicalPath() resolves, collapses and decodes once", async (t) => {
   const cases: [string, string, string[], boolean][] = [
@@ -137,4 +139,38 @@ Deno.test("encodeSegment() and encodePathText() escape what a path cannot hold",
   assert.equal(encodeSegment("a/b c%"), "a%2Fb%20c%25");
   assert.equal(encodePathText("/a/b c%"), "/a/b%20c%25");
   assert.equal(encodeSegment("é"), "%C3%A9");
+});
+
+Deno.test("isSimplePath() agrees with the simple-path regex it replaces", () => {
+  const SIMPLE =
+    /^(?:\/[A-Za-z0-9_~!$&'()*+,;=:@-][A-Za-z0-9._~!$&'()*+,;=:@-]*)*\/?$/;
+  const fixed = [
+    "",
+    "/",
+    "//",
+    "/a",
+    "/a/",
+    "/a//b",
+    "/.",
+    "/..",
+    "/.a",
+    "/a.",
+    "/a/.b",
+    "/a%20",
+    "/a\\b",
+    "/caf\u00e9",
+    "a",
+    "/a/b/c.html",
+    "/-_~!$&'()*+,;=:@",
+  ];
+  for (const path of fixed) {
+    assert.equal(isSimplePath(path), SIMPLE.test(path), JSON.stringify(path));
+  }
+  const char = fc.constantFrom(..."/.a%Z9-_~!:@\\ \u00e9?#");
+  fc.assert(
+    fc.property(fc.string({ unit: char, maxLength: 12 }), (path) => {
+      assert.equal(isSimplePath(path), SIMPLE.test(path), JSON.stringify(path));
+    }),
+    { numRuns: 5000 },
+  );
 });
