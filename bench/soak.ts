@@ -8,7 +8,10 @@
 // than the injected faults (goal 0), temporary files left (goal 0) and the
 // server's RSS at start and end (goal: under 50 MB growth).
 //
-//   deno task soak [seconds, default 60] [users, default 16]
+//   deno task soak [seconds, default 60] [users, default 16] [V8 flags]
+//
+// The third argument is passed to the server's V8 as it is, for example
+// `--max-semi-space-size=1` to cap the young generation (see bench/README.md).
 //
 // A script, not a test: it takes a minute.
 import { rawRequest } from "../_test/_raw_http.ts";
@@ -269,10 +272,17 @@ function rss(pid: number): number {
 async function main(): Promise<void> {
   const seconds = Number(Deno.args[0] ?? 60);
   const users = Number(Deno.args[1] ?? 16);
+  const v8Flags = ["--expose-gc", ...(Deno.args[2] ? [Deno.args[2]] : [])];
   const self = new URL(import.meta.url).pathname;
   const tmp = await Deno.makeTempDir({ prefix: "pesto-soak-" });
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--v8-flags=--expose-gc", self, "--server"],
+    args: [
+      "run",
+      "--allow-all",
+      `--v8-flags=${v8Flags.join(",")}`,
+      self,
+      "--server",
+    ],
     env: { TMPDIR: tmp },
     stdout: "piped",
     stderr: "inherit",
@@ -330,7 +340,7 @@ async function main(): Promise<void> {
         `${report.requests} (${(report.requests / elapsed).toFixed(0)}/s over ${
           elapsed.toFixed(1)
         } s, ${users} users)`,
-        "",
+        `V8 flags: ${v8Flags.join(" ")}`,
       ],
       [
         "wrong answers to good requests",
