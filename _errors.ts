@@ -80,7 +80,7 @@ export class HttpError extends Error {
    *
    * const r = new HttpError(429, "Slow down", { headers: { "Retry-After": "5" } }).toResponse();
    * assert.equal(r.getHeader("retry-after"), "5");
-   * assert.equal(r.contentType, "text/plain; charset=UTF-8");
+   * assert.equal(r.contentType, "text/plain;charset=UTF-8");
    * ```
    */
   toResponse(): Response {

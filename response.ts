@@ -202,8 +202,11 @@ export interface ResponseOptions {
   /** The headers. */
   headers?: ResponseHeaders;
   /**
-   * The media type, for the `Content-Type` header (a `charset` is added for
-   * `text/*` types when `charset` is given).
+   * The media type, for the `Content-Type` header (a `charset` is added to
+   * `text/*` types, and to others when `charset` is given: `text/html` gives
+   * `text/html; charset=UTF-8`). Plain UTF-8 text is spelled as the web
+   * platform spells it, `text/plain;charset=UTF-8`, the type the runtime
+   * gives a string body at no cost.
    * @default {"text/html"}
    */
   contentType?: string;
@@ -226,6 +229,11 @@ export interface ReplaceOptions {
 }
 
 const DEFAULT_CONTENT_TYPE = "text/html; charset=UTF-8";
+// Plain UTF-8 text, spelled as the web platform spells it: the type a string
+// body gets from the runtime itself, which costs nothing, where any header
+// given in a response init is converted and checked character by character
+// (about 200 ns a response here).
+const WEB_TEXT = "text/plain;charset=UTF-8";
 const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 const encoder = new TextEncoder();
 
@@ -293,7 +301,7 @@ export class Response extends globalThis.Response {
    * assert.equal(r.statusText, "I'm a teapot");
    * assert.equal(r.getHeader("x-tag"), "a, b");
    * assert.equal(r.getHeader("x-none"), undefined);
-   * assert.equal(r.contentType, "text/plain; charset=UTF-8");
+   * assert.equal(r.contentType, "text/plain;charset=UTF-8");
    * ```
    */
   constructor(content?: ResponseContent, init: ResponseOptions = NO_OPTIONS) {
@@ -1018,10 +1026,12 @@ function plainInit(init: ResponseOptions, status: number): PlainInit {
   if (plain === undefined) {
     const contentType = contentTypeOf(status, init);
     plain = {
-      init: {
+      // Plain text gets its type from the runtime, the body being a string
+      // (see WEB_TEXT). Else a Headers object, never changed: Deno copies one
+      // into a response faster than it converts pairs (about 190 ns against
+      // 270 ns).
+      init: contentType === WEB_TEXT ? { status } : {
         status,
-        // A Headers object, never changed: Deno copies one into a response
-        // faster than it converts pairs (about 190 ns against 270 ns).
         headers: new Headers(
           contentType ? [["content-type", contentType]] : [],
         ),
@@ -1102,9 +1112,12 @@ function contentTypeOf(
   }
   const type = init.contentType ?? "text/html";
   const wantsCharset = init.charset !== undefined || type.startsWith("text/");
-  return wantsCharset && !/;\s*charset=/i.test(type)
-    ? `${type}; charset=${init.charset ?? "UTF-8"}`
-    : type;
+  if (!wantsCharset || /;\s*charset=/i.test(type)) return type;
+  if (
+    type.toLowerCase() === "text/plain" &&
+    normaliseCharset(init.charset) === "utf-8"
+  ) return WEB_TEXT;
+  return `${type}; charset=${init.charset ?? "UTF-8"}`;
 }
 
 function charsetOf(contentType: string | null | undefined): string | undefined {

@@ -67,6 +67,47 @@ Deno.test("Response sets the default Content-Type, except where none belongs", (
   );
 });
 
+Deno.test("Response types plain UTF-8 text as the web platform does, whatever the path", async () => {
+  const plain = new Response("h\u00e9", { contentType: "text/plain" });
+  assert.deepEqual([...plain.headers], [[
+    "content-type",
+    "text/plain;charset=UTF-8",
+  ]]);
+  assert.equal(plain.charset, "UTF-8");
+  assert.equal(await plain.text(), "h\u00e9");
+  const withHeaders = new Response("x", {
+    contentType: "TEXT/PLAIN",
+    charset: "utf8",
+    headers: { "X-A": "1" },
+  });
+  assert.deepEqual(withHeaders.getHeaders("content-type"), [
+    "text/plain;charset=UTF-8",
+  ]);
+  assert.equal(
+    plain.addHeader("X-B", "2").contentType,
+    "text/plain;charset=UTF-8",
+  );
+  // Other charsets, and a charset given in the type, are kept as written.
+  assert.equal(
+    new Response("x", { contentType: "text/plain", charset: "latin1" })
+      .contentType,
+    "text/plain; charset=latin1",
+  );
+  assert.equal(
+    new Response("x", { contentType: "text/plain; charset=utf-8" }).contentType,
+    "text/plain; charset=utf-8",
+  );
+  // Served, the header is sent once.
+  const fetch = toHandler(() =>
+    new Response("ok", { contentType: "text/plain" })
+  );
+  const served = await fetch(new Request("http://x.test/"));
+  assert.deepEqual(
+    served.headers.get("content-type"),
+    "text/plain;charset=UTF-8",
+  );
+});
+
 Deno.test("Response drops the body of null-body statuses", async () => {
   const r = new Response("ignored", { status: 204 });
   assert.equal(r.body, null);
