@@ -1,8 +1,9 @@
 /**
  * HTTP load benchmark: raw `Deno.serve`, Hono and Pesto on the same three
- * workloads (plus `raw-strict`, raw `Deno.serve` doing only what Pesto must
- * do on every request: check Host and send an explicit Content-Type), loaded in turn with `wrk` on 127.0.0.1, interleaved over
- * rounds so that drift on a shared machine hits every server alike.
+ * workloads (plus `raw-strict`, raw `Deno.serve` checking Host as Pesto must
+ * and sending an explicit Content-Type), loaded in turn with `wrk` on
+ * 127.0.0.1, interleaved over rounds so that drift on a shared machine hits
+ * every server alike.
  *
  *     deno task bench:http                 # 5 rounds of 10 s per cell
  *     deno task bench:http --rounds 3 --duration 5 --connections 50

@@ -1,6 +1,6 @@
-// Raw Deno.serve doing what Pesto must do on every request and nothing
-// more: check the Host header (security.md, rule 1) and send an explicit
-// Content-Type. The floor for Pesto's efficiency on the hello workload.
+// Raw Deno.serve doing what Pesto must do on every request, check the Host
+// header (security.md, rule 1), and what a response of any type but plain
+// text costs: an explicit Content-Type in the response init.
 const port = Number(Deno.env.get("PORT") ?? 8000);
 const HOST = /^(?:[A-Za-z0-9._-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 const TEXT: ResponseInit = {
