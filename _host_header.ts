@@ -10,7 +10,10 @@
 // record, which Deno keeps under a private symbol of the request; this reads
 // it from there the same way. A request without such a record (one made
 // with `new Request()`, or a runtime that keeps it differently) has its
-// `Headers` read instead: the answer is the same, only slower.
+// `Headers` read instead: the answer is the same, only slower. What this
+// does not see is a Host changed in place with `request.headers.set()` on a
+// served request; useXForwarded, which changes it, passes on a new request
+// (read through its `Headers`), and mount passes request overrides.
 
 type Inner = {
   header?: (name: string) => string | null;
