@@ -1,6 +1,6 @@
 // Shared private state: the current request's async context, and hooks
 // between modules that must not be part of the public API.
-import type { Request, RequestLimits } from "./request.ts";
+import type { Request, RequestLimits, RequestOptions } from "./request.ts";
 
 /** Where the current request is kept: `run` it, `getStore` it. */
 export interface RequestContext {
@@ -77,13 +77,6 @@ const core = denoCore();
 export const requestContext: RequestContext = core
   ? contextOnCore(core)
   : await contextOnAsyncLocalStorage();
-
-/**
- * The Host header value a fetch entry point has already read and checked,
- * passed to the `Request` it builds (under this key of its options) so
- * that the header is read once.
- */
-export const kHostHeader: unique symbol = Symbol("pesto.hostHeader");
 
 /**
  * A value kept per object (a web request or response) under a private
@@ -237,8 +230,20 @@ export const internals: {
   hasOnClose: (response: globalThis.Response) => boolean;
   /** Overrides some limits of a request (a route's own limits). */
   setLimits: (request: Request, limits: RequestLimits) => void;
+  /**
+   * Wraps a web request whose Host header a fetch entry point has already
+   * read and checked, so that it is read once.
+   */
+  served: (
+    raw: globalThis.Request,
+    options: RequestOptions,
+    host: string | null,
+  ) => Request;
 } = {
   withoutBody: (response) => response,
   hasOnClose: () => false,
   setLimits: () => {},
+  served: () => {
+    throw new TypeError("Cannot wrap a request: request.ts is not loaded");
+  },
 };

@@ -126,10 +126,10 @@ export function parseTarget(url: string, hostHeader: string | null): Target {
   if (hostHeader !== null && hostHeader !== "" && !isValidHost(hostHeader)) {
     throw new RequestParseError("Malformed Host header");
   }
-  const schemeEnd = url.indexOf("://");
-  const scheme = schemeEnd === 4 && url.startsWith("http")
-    ? "http"
-    : url.slice(0, schemeEnd);
+  // Most targets start "http://".
+  const plainHttp = url.charCodeAt(4) === 0x3a && url.startsWith("http");
+  const schemeEnd = plainHttp ? 4 : url.indexOf("://");
+  const scheme = plainHttp ? "http" : url.slice(0, schemeEnd);
   const start = schemeEnd + 3;
   let end: number;
   let host: string;

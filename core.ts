@@ -23,11 +23,13 @@
  * @module
  */
 import { hostHeader } from "./_host_header.ts";
-import { kHostHeader, requestContext } from "./_context.ts";
+import { internals, requestContext } from "./_context.ts";
 import { HttpError } from "./_errors.ts";
 import { runHandler, settle } from "./_run.ts";
 import { isValidHost } from "./_path.ts";
-import { Request, type RequestLimits, type RequestOptions } from "./request.ts";
+import type { Request, RequestLimits } from "./request.ts";
+// Loaded for its side effect too: it fills in `internals.served`.
+import "./request.ts";
 import type { Response } from "./response.ts";
 
 export { HttpError, HttpRedirect, MethodNotAllowed } from "./_errors.ts";
@@ -106,10 +108,7 @@ export function toHandler(
         new HttpError(400, "Malformed Host header").toResponse(),
       );
     }
-    const request = new Request(
-      raw,
-      { limits, info, [kHostHeader]: host } as RequestOptions,
-    );
+    const request = internals.served(raw, { limits, info }, host);
     return settle(runHandler(handler, request, options), info, raw);
   };
 }

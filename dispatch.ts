@@ -57,7 +57,7 @@
  * @module
  */
 import { hostHeader } from "./_host_header.ts";
-import { internals, kHostHeader, requestContext } from "./_context.ts";
+import { internals, requestContext } from "./_context.ts";
 import { HttpError } from "./_errors.ts";
 import { encodePathText, encodeSegment, isValidHost } from "./_path.ts";
 import {
@@ -84,7 +84,6 @@ import {
   type QueryInit,
   Request,
   type RequestLimits,
-  type RequestOptions,
 } from "./request.ts";
 import { Response } from "./response.ts";
 
@@ -843,11 +842,11 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
     if (host !== null && host !== "" && !isValidHost(host)) {
       return Promise.resolve(malformedHost());
     }
-    const request = new Request(raw, {
-      limits: this.#options.limits,
-      info,
-      [kHostHeader]: host,
-    } as RequestOptions);
+    const request = internals.served(
+      raw,
+      { limits: this.#options.limits, info },
+      host,
+    );
     return settle(this.#run(request), info, raw);
   };
 
@@ -891,7 +890,8 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
   // matched, and its handler's result goes back as it is.
   #dispatch(request: Request): HandlerResult {
     const path = request.encodedPath;
-    const method = request.method.toUpperCase();
+    const given = request.method;
+    const method = given === "GET" ? given : given.toUpperCase();
     const found = this.#router.find(method, path);
     if (found !== undefined && !found.data.predicate) {
       return this.#call(request, method, found.data, found.params);

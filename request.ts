@@ -62,7 +62,6 @@ import { decoderFor, latin1, type Limit, readLimited } from "./_body.ts";
 import { readMultipart } from "./_multipart.ts";
 import {
   internals,
-  kHostHeader,
   type RequestOverrides,
   requestOverrides,
 } from "./_context.ts";
@@ -259,8 +258,6 @@ export class Request {
     this.#overrides = (raw as unknown as Record<symbol, RequestOverrides>)[
       requestOverrides.key
     ];
-    this.#hostHeader =
-      (options as { [kHostHeader]?: string | null })[kHostHeader];
     this.#limits = options.limits
       ? { ...DEFAULT_LIMITS, ...definedOnly(options.limits) }
       : DEFAULT_LIMITS;
@@ -269,6 +266,11 @@ export class Request {
   static {
     internals.setLimits = (request, limits) => {
       request.#limits = { ...request.#limits, ...definedOnly(limits) };
+    };
+    internals.served = (raw, options, host) => {
+      const request = new Request(raw, options);
+      request.#hostHeader = host;
+      return request;
     };
   }
 
