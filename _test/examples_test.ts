@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
 import { app, recipeIndex, showRecipe } from "../examples/recipes.ts";
 import { handler } from "../examples/hello.ts";
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
+import { freePort, waitUntilAnswers } from "./_process.ts";
 
 /** Runs an example as users do, and waits until it answers. */
 async function runExample(
@@ -30,16 +24,7 @@ async function runExample(
     child.kill();
     await child.output();
   };
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(base + "/");
-      await response.body?.cancel();
-      return { base, stop };
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
+  if (await waitUntilAnswers(base)) return { base, stop };
   await stop();
   throw new Error(`examples/${file} did not start on port ${port}`);
 }

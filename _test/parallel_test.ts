@@ -1,30 +1,7 @@
 import assert from "node:assert/strict";
+import { freePort, waitForLine } from "./_process.ts";
 
 const root = new URL("..", import.meta.url).pathname;
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-/** Reads a child's output until a line matches, or the stream ends. */
-async function waitForLine(
-  stream: ReadableStream<Uint8Array>,
-  pattern: RegExp,
-): Promise<string[]> {
-  const lines: string[] = [];
-  let buffer = "";
-  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-    buffer += chunk;
-    const parts = buffer.split("\n");
-    buffer = parts.pop()!;
-    lines.push(...parts);
-    if (parts.some((line) => pattern.test(line))) break;
-  }
-  return lines;
-}
 
 /**
  * Starts `examples/parallel.ts` under `deno serve --parallel` with two

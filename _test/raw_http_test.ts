@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { Response, toHandler } from "@pesto/pesto";
 import { multipartBody, rawRequest, startServer } from "./_raw_http.ts";
+import { startPortServer } from "./_process.ts";
 
 const echo = toHandler((request) =>
   new Response(
@@ -266,21 +267,12 @@ async function eventually(
 
 Deno.test("Uploads spooled to temporary files leave none behind", async (t) => {
   const tmp = await Deno.makeTempDir();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      new URL("./_upload_server.ts", import.meta.url).pathname,
-    ],
-    env: { TMPDIR: tmp },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const server = await startPortServer(
+    new URL("./_upload_server.ts", import.meta.url).pathname,
+    { env: { TMPDIR: tmp } },
+  );
+  const port = server.port;
   try {
-    const first = await lines.read();
-    const port = Number(first.value?.trim());
-    assert.ok(port > 0, "the server did not start");
     const spooled = async () => (await rawRequest(port, get("/spooled"))).body;
     const upload = (path: string) => {
       const body = multipartBody(BOUNDARY, [
@@ -314,10 +306,7 @@ Deno.test("Uploads spooled to temporary files leave none behind", async (t) => {
       assert.equal(await eventually(spooled, "0 1"), "0 1");
     });
   } finally {
-    child.kill();
-    await child.status;
-    lines.releaseLock();
-    await child.stdout.cancel().catch(() => {});
+    await server.stop();
     const left = [...Deno.readDirSync(tmp)].map((entry) => entry.name);
     await Deno.remove(tmp, { recursive: true });
     assert.deepEqual(left, []);

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { makeHostileApp } from "./_hostile_app.ts";
 import { multipartBody, rawRequest, startServer } from "./_raw_http.ts";
+import { startPortServer } from "./_process.ts";
 
 const B = "slow-boundary";
 
@@ -36,20 +37,12 @@ async function uploadsIn(dir: string, n: number): Promise<string[]> {
 
 Deno.test("Request bodies: a stalled client gets a 408 at bodyTimeout and a disconnected one leaves no temporary file", async (t) => {
   const tmp = await Deno.makeTempDir({ prefix: "pesto-slow-" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      new URL("./_hostile_server.ts", import.meta.url).pathname,
-    ],
-    env: { TMPDIR: tmp, BODY_TIMEOUT: "800" },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const server = await startPortServer(
+    new URL("./_hostile_server.ts", import.meta.url).pathname,
+    { env: { TMPDIR: tmp, BODY_TIMEOUT: "800" } },
+  );
+  const port = server.port;
   try {
-    const port = Number((await lines.read()).value?.trim());
-    assert.ok(port > 0, "the server did not start");
     await t.step(
       "half a body, then silence: 408 and the file is removed",
       async () => {
@@ -86,10 +79,7 @@ Deno.test("Request bodies: a stalled client gets a 408 at bodyTimeout and a disc
       assert.deepEqual(await uploadsIn(tmp, 0), []);
     });
   } finally {
-    child.kill();
-    await child.status;
-    lines.releaseLock();
-    await child.stdout.cancel().catch(() => {});
+    await server.stop();
     const left = [...Deno.readDirSync(tmp)].filter((e) =>
       e.name.startsWith("pesto-upload-")
     );

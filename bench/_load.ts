@@ -1,13 +1,7 @@
 // Helpers shared by the HTTP load benchmarks: a free port, and wrk runs
 // read into numbers.
 
-/** A free TCP port on 127.0.0.1. */
-export function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
+export { freePort } from "../_test/_process.ts";
 
 /** What `wrk` is asked to do. */
 export interface WrkOptions {

@@ -17,6 +17,7 @@
  * @module
  */
 
+import { waitForLine } from "../_test/_process.ts";
 import { freePort, median, requireWrk, wrk } from "./_load.ts";
 
 interface Options {
@@ -58,15 +59,11 @@ function parseArgs(args: string[]): Options {
 /** Reads a child's stdout until its start line, within a bound. */
 async function waitForStart(child: Deno.ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill(), 30_000);
-  let seen = "";
-  for await (
-    const chunk of child.stdout.pipeThrough(new TextDecoderStream())
-  ) {
-    seen += chunk;
-    if (/listening on/.test(seen)) break;
-  }
+  const lines = await waitForLine(child.stdout, /listening on/);
   clearTimeout(timer);
-  if (!/listening on/.test(seen)) throw new Error("deno serve did not start");
+  if (!lines.some((line) => /listening on/.test(line))) {
+    throw new Error("deno serve did not start");
+  }
 }
 
 /** Logs in as `demo` and returns the session cookie (`name=value`). */

@@ -14,6 +14,7 @@
 // `--max-semi-space-size=1` to cap the young generation (see bench/README.md).
 //
 // A script, not a test: it takes a minute.
+import { startPortServer } from "../_test/_process.ts";
 import { rawRequest } from "../_test/_raw_http.ts";
 
 const FAULT = "injected fault";
@@ -275,22 +276,13 @@ async function main(): Promise<void> {
   const v8Flags = ["--expose-gc", ...(Deno.args[2] ? [Deno.args[2]] : [])];
   const self = new URL(import.meta.url).pathname;
   const tmp = await Deno.makeTempDir({ prefix: "pesto-soak-" });
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      `--v8-flags=${v8Flags.join(",")}`,
-      self,
-      "--server",
-    ],
+  const server = await startPortServer(self, {
+    flags: [`--v8-flags=${v8Flags.join(",")}`],
+    args: ["--server"],
     env: { TMPDIR: tmp },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  });
+  const port = server.port;
   try {
-    const port = Number((await lines.read()).value?.trim());
-    if (!(port > 0)) throw new Error("the server did not start");
     // Warm up (JIT, first routes), then take the starting RSS.
     for (let i = 0; i < 200; i++) {
       await (await fetch(`http://127.0.0.1:${port}/static/style.css`)).text();
@@ -298,12 +290,12 @@ async function main(): Promise<void> {
     const memory = async (): Promise<Deno.MemoryUsage> =>
       await (await fetch(`http://127.0.0.1:${port}/__memory`)).json();
     const heapStart = await memory();
-    const start = rss(child.pid);
+    const start = rss(server.pid);
     let peak = start;
     let ticks = 0;
     const trace: number[] = [];
     const sampler = setInterval(() => {
-      const now = rss(child.pid);
+      const now = rss(server.pid);
       peak = Math.max(peak, now);
       if (++ticks % 20 === 0) trace.push(now);
     }, 500);
@@ -331,7 +323,7 @@ async function main(): Promise<void> {
     await memory();
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const heapEnd = await memory();
-    const end = rss(child.pid);
+    const end = rss(server.pid);
     const settled = trace[0] ?? end;
     const left = [...Deno.readDirSync(tmp)].map((e) => e.name);
     const rows: [string, string, string][] = [
@@ -402,10 +394,7 @@ async function main(): Promise<void> {
     if (report.samples.length) console.log("samples:", report.samples);
     if (left.length) console.log("left:", left);
   } finally {
-    child.kill();
-    await child.status;
-    lines.releaseLock();
-    await child.stdout.cancel().catch(() => {});
+    await server.stop();
     await Deno.remove(tmp, { recursive: true });
   }
 }

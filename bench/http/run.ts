@@ -17,6 +17,7 @@
  * @module
  */
 
+import { waitUntilAnswers } from "../../_test/_process.ts";
 import { freePort, median, requireWrk, wrk } from "../_load.ts";
 
 interface Options {
@@ -98,20 +99,6 @@ async function readProc(
   return { cpuTicks, rssKiB: kib("VmRSS"), hwmKiB: kib("VmHWM") };
 }
 
-async function waitUntilUp(base: string): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    try {
-      const response = await fetch(base + "/");
-      await response.body?.cancel();
-      return;
-    } catch {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-  throw new Error(`Server at ${base} did not start`);
-}
-
 async function measure(
   server: string,
   workload: string,
@@ -131,7 +118,9 @@ async function measure(
   }).spawn();
   try {
     const base = `http://127.0.0.1:${port}`;
-    await waitUntilUp(base);
+    if (!await waitUntilAnswers(base, 20_000)) {
+      throw new Error(`Server at ${base} did not start`);
+    }
     const { script, path } = WORKLOADS[workload];
     // Warm up the JIT, then let the server settle before reading idle RSS.
     await wrk(base + path, {

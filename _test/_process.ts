@@ -1,0 +1,115 @@
+// Servers in child processes, for the tests and the benchmarks: a free
+// port, waiting until one starts, and a server script that prints its port.
+
+/** A free TCP port on 127.0.0.1. */
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/**
+ * Waits until `base + "/"` answers (any status), for at most `timeout` ms;
+ * false when it never did.
+ */
+export async function waitUntilAnswers(
+  base: string,
+  timeout = 15_000,
+): Promise<boolean> {
+  const deadline = Date.now() + timeout;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(base + "/");
+      await response.body?.cancel();
+      return true;
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  return false;
+}
+
+/**
+ * Reads a child's output until a line matches `pattern` or the stream ends,
+ * and returns the lines read (the matching one last, if any).
+ */
+export async function waitForLine(
+  stream: ReadableStream<Uint8Array>,
+  pattern: RegExp,
+): Promise<string[]> {
+  const lines: string[] = [];
+  let buffer = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += chunk;
+    const parts = buffer.split("\n");
+    buffer = parts.pop()!;
+    lines.push(...parts);
+    if (parts.some((line) => pattern.test(line))) break;
+  }
+  return lines;
+}
+
+/** A server in a child process, from {@linkcode startPortServer}. */
+export interface PortServer {
+  /** The port it printed. */
+  port: number;
+  /** Its process id. */
+  pid: number;
+  /** Stops it and releases its output. */
+  stop(): Promise<void>;
+}
+
+/** How {@linkcode startPortServer} runs its script. */
+export interface PortServerOptions {
+  /** `deno run` flags besides `--allow-all`. */
+  flags?: string[];
+  /** Arguments after the script. */
+  args?: string[];
+  /** Environment variables. */
+  env?: Record<string, string>;
+}
+
+/**
+ * Runs `script` with `deno run --allow-all`, its stderr inherited, and
+ * waits for the port it prints as its first line of output.
+ */
+export async function startPortServer(
+  script: string,
+  options: PortServerOptions = {},
+): Promise<PortServer> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-all",
+      ...options.flags ?? [],
+      script,
+      ...options.args ?? [],
+    ],
+    env: options.env,
+    stdout: "piped",
+    stderr: "inherit",
+  }).spawn();
+  // The output is read through one reader, kept until the server stops:
+  // cancelling it early would break the pipe the server may still write to.
+  const output = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const stop = async () => {
+    try {
+      child.kill();
+    } catch { /* already gone */ }
+    await child.status;
+    await output.cancel().catch(() => {});
+  };
+  let text = "";
+  while (!text.includes("\n")) {
+    const { done, value } = await output.read();
+    if (done) break;
+    text += value;
+  }
+  const port = Number(text.split("\n")[0].trim());
+  if (!(port > 0)) {
+    await stop();
+    throw new Error(`${script} did not print its port`);
+  }
+  return { port, pid: child.pid, stop };
+}
