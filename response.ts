@@ -1028,7 +1028,7 @@ function plainInit(init: ResponseOptions, status: number): PlainInit {
     plain = {
       // Plain text gets its type from the runtime, the body being a string
       // (see WEB_TEXT). JSON's header as one plain object, which Deno takes
-      // as it is (about 150 ns a response less). Else a Headers object,
+      // as it is (`Response.json` 283 → 153 ns). Else a Headers object,
       // never changed: Deno copies one into a response faster than it
       // converts pairs (about 190 ns against 270 ns).
       init: contentType === WEB_TEXT

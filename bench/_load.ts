@@ -1,7 +1,40 @@
-// Helpers shared by the HTTP load benchmarks: a free port, and wrk runs
-// read into numbers.
+// Helpers shared by the HTTP load benchmarks: a free port, command-line
+// options, and wrk runs read into numbers.
+import { parseArgs } from "node:util";
 
 export { freePort } from "../_test/_process.ts";
+
+/** Option values: a number, or a comma-separated list of numbers or names. */
+type OptionValue = number | number[] | string[];
+
+/**
+ * Reads `--name value` options over `defaults`, one per key: a number for a
+ * number, a comma-separated list for a list (of numbers when the default's
+ * are). Throws on an unknown option or a missing value.
+ */
+export function readOptions<T extends Record<string, OptionValue>>(
+  args: string[],
+  defaults: T,
+): T {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    options: Object.fromEntries(
+      Object.keys(defaults).map((name) => [name, { type: "string" as const }]),
+    ),
+  });
+  const options: Record<string, OptionValue> = { ...defaults };
+  for (const [name, value] of Object.entries(values)) {
+    if (typeof value !== "string") continue;
+    const fallback = defaults[name];
+    options[name] = typeof fallback === "number"
+      ? Number(value)
+      : typeof fallback[0] === "number"
+      ? value.split(",").map(Number)
+      : value.split(",");
+  }
+  return options as T;
+}
 
 /** What `wrk` is asked to do. */
 export interface WrkOptions {

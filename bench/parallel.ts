@@ -18,7 +18,7 @@
  */
 
 import { waitForLine } from "../_test/_process.ts";
-import { freePort, median, requireWrk, wrk } from "./_load.ts";
+import { freePort, median, readOptions, requireWrk, wrk } from "./_load.ts";
 
 interface Options {
   rounds: number;
@@ -34,26 +34,13 @@ interface Sample {
 
 const root = new URL("..", import.meta.url).pathname;
 
-function parseArgs(args: string[]): Options {
-  const options: Options = {
+function parseOptions(args: string[]): Options {
+  return readOptions(args, {
     rounds: 3,
     duration: 5,
     connections: 64,
     workers: [1, 2],
-  };
-  for (let i = 0; i < args.length; i += 2) {
-    const [flag, value] = [args[i], args[i + 1]];
-    if (value === undefined) {
-      throw new TypeError(`Missing a value after ${flag}`);
-    }
-    if (flag === "--rounds") options.rounds = Number(value);
-    else if (flag === "--duration") options.duration = Number(value);
-    else if (flag === "--connections") options.connections = Number(value);
-    else if (flag === "--workers") {
-      options.workers = value.split(",").map(Number);
-    } else throw new TypeError(`Unknown option ${flag}`);
-  }
-  return options;
+  });
 }
 
 /** Reads a child's stdout until its start line, within a bound. */
@@ -130,7 +117,7 @@ async function measure(
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(Deno.args);
+  const options = parseOptions(Deno.args);
   const samples = new Map<string, Sample[]>();
   for (let round = 1; round <= options.rounds; round++) {
     // Alternate the order each round so no worker count always runs first.

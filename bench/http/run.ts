@@ -18,7 +18,7 @@
  */
 
 import { waitUntilAnswers } from "../../_test/_process.ts";
-import { freePort, median, requireWrk, wrk } from "../_load.ts";
+import { freePort, median, readOptions, requireWrk, wrk } from "../_load.ts";
 
 interface Options {
   rounds: number;
@@ -64,27 +64,14 @@ function scriptPath(script: string | undefined): string | undefined {
 }
 const TICKS_PER_SECOND = 100; // Linux USER_HZ
 
-function parseArgs(args: string[]): Options {
-  const options: Options = {
+function parseOptions(args: string[]): Options {
+  return readOptions(args, {
     rounds: 5,
     duration: 10,
     connections: 50,
     servers: Object.keys(SERVERS),
     workloads: Object.keys(WORKLOADS),
-  };
-  for (let i = 0; i < args.length; i += 2) {
-    const [flag, value] = [args[i], args[i + 1]];
-    if (value === undefined) {
-      throw new TypeError(`Missing a value after ${flag}`);
-    }
-    if (flag === "--rounds") options.rounds = Number(value);
-    else if (flag === "--duration") options.duration = Number(value);
-    else if (flag === "--connections") options.connections = Number(value);
-    else if (flag === "--servers") options.servers = value.split(",");
-    else if (flag === "--workloads") options.workloads = value.split(",");
-    else throw new TypeError(`Unknown option ${flag}`);
-  }
-  return options;
+  });
 }
 
 async function readProc(
@@ -150,7 +137,7 @@ async function measure(
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(Deno.args);
+  const options = parseOptions(Deno.args);
   const cells: [string, string][] = [];
   for (const workload of options.workloads) {
     for (const server of options.servers) {
