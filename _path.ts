@@ -164,6 +164,19 @@ export function parseTarget(url: string, hostHeader: string | null): Target {
   const search = queryAt === -1
     ? ""
     : url.slice(queryAt + 1, hashAt > queryAt ? hashAt : url.length);
+  if (isSimplePath(rawPath)) {
+    // Most paths: one object, no copy of the canonical one.
+    const trailingSlash = rawPath.length > 1 &&
+      rawPath.charCodeAt(rawPath.length - 1) === 0x2f;
+    return {
+      scheme,
+      host,
+      search,
+      path: rawPath,
+      segments: undefined,
+      trailingSlash,
+    };
+  }
   const canonical = canonicalPath(rawPath);
   return {
     scheme,

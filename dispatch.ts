@@ -734,6 +734,8 @@ interface RouteRecord {
   route: Route<unknown>;
   /** Decorated handlers by upper-case method. */
   handlers: Map<string, Handler<[Record<string | number, unknown>]>>;
+  /** `handlers.get("GET")`, read without a map lookup. */
+  get: Handler<[Record<string | number, unknown>]> | undefined;
   predicate?: (request: Request) => boolean | Promise<boolean>;
   limits?: RequestLimits;
 }
@@ -935,9 +937,9 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
     record: RouteRecord,
     params: Record<string | number, unknown>,
   ): HandlerResult {
-    let handler = record.handlers.get(method);
+    let handler = method === "GET" ? record.get : record.handlers.get(method);
     const head = handler === undefined;
-    if (head) handler = record.handlers.get("GET");
+    if (head) handler = record.get;
     if (record.limits) internals.setLimits(request, record.limits);
     const result = handler!(request, params === NO_PARAMS ? {} : params);
     if (!head) return result;
@@ -1104,6 +1106,7 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
       parsed,
       route,
       handlers: decorated,
+      get: decorated.get("GET"),
       predicate: options.predicate,
       limits: options.limits,
     };

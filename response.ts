@@ -1002,7 +1002,7 @@ function preparePlain(
 }
 
 interface PlainInit {
-  init: ResponseInit;
+  init: ResponseInit | undefined;
   charset: string;
   hasType: boolean;
   nullBody: boolean;
@@ -1031,8 +1031,9 @@ function plainInit(init: ResponseOptions, status: number): PlainInit {
       // as it is (`Response.json` 283 → 153 ns). Else a Headers object,
       // never changed: Deno copies one into a response faster than it
       // converts pairs (about 190 ns against 270 ns).
+      // A 200 of it gets no init at all: the runtime's quickest path.
       init: contentType === WEB_TEXT
-        ? { status }
+        ? status === 200 ? undefined : { status }
         : contentType === "application/json"
         ? { status, headers: { "content-type": contentType } }
         : {
