@@ -193,7 +193,8 @@ class Slot<T> {
   earlier: Entry<T>[] = [];
   /**
    * Whether a match is answered at once when its value has no "%": one
-   * placeholder taken as it is, with a store site, and no earlier route.
+   * placeholder, converted in place, with a store site, and no earlier
+   * route.
    */
   quick = false;
 
@@ -464,13 +465,19 @@ export class Router<T> {
       const slot = fast.slots[m.indexOf("", 1)];
       if (slot !== undefined && slot.quick) {
         const entry = slot.entry;
-        const value = m[slot.direct![0]];
-        if (value.indexOf("%") === -1) {
-          return {
-            index: entry.index,
-            data: entry.data,
-            params: single(entry.site, entry.keys[0], value),
-          };
+        const text = m[slot.direct![0]];
+        if (text.indexOf("%") === -1) {
+          const value = entry.parsers[0] === null
+            ? text
+            : parseOne(entry, 0, text);
+          // A refused value goes the long way, which finds the next route.
+          if (value !== REFUSED) {
+            return {
+              index: entry.index,
+              data: entry.data,
+              params: single(entry.site, entry.keys[0], value),
+            };
+          }
         }
       }
       let found;
@@ -917,7 +924,7 @@ function combine<T>(tree: Tree<T>, entries: readonly Entry<T>[]): void {
     const k = slot.entry;
     slot.earlier = entries.filter((j) => j.index < k.index && mayOverlap(j, k));
     slot.quick = slot.earlier.length === 0 && slot.direct !== null &&
-      k.site !== -1 && k.parsers[0] === null;
+      k.site !== -1;
   }
 }
 
