@@ -7,6 +7,7 @@ import {
   RequestParseError,
   RequestTimeout,
 } from "./_errors.ts";
+import { requestHeader } from "./_host_header.ts";
 
 /** A limit: its value and its name in `RequestLimits`, for messages. */
 export interface Limit {
@@ -20,11 +21,11 @@ export interface Limit {
  * reject). `what` says what is limited, for the message.
  */
 export function checkDeclaredLength(
-  headers: Headers,
+  raw: globalThis.Request,
   limit: Limit,
   what: string,
 ): number | undefined {
-  const declared = headers.get("content-length");
+  const declared = requestHeader(raw, "content-length");
   if (declared === null) return undefined;
   if (!/^\d+$/.test(declared)) {
     throw new LengthRequired("Malformed Content-Length");
@@ -170,7 +171,7 @@ export async function readLimited(
   timeout: number,
   what = "Body",
 ): Promise<Uint8Array> {
-  const declared = checkDeclaredLength(raw.headers, limit, what);
+  const declared = checkDeclaredLength(raw, limit, what);
   if (raw.bodyUsed) {
     throw new TypeError("Cannot read the body: it was already read");
   }

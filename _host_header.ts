@@ -1,4 +1,5 @@
-// The Host header of a web request, read without exposing its `Headers`.
+// The Host header of a web request, and the headers a body reader needs,
+// read without exposing its `Headers`.
 //
 // A request from `Deno.serve` makes its `Headers` object on first access,
 // and once it exists Deno copies every request header out of Rust when the
@@ -41,16 +42,32 @@ function findInnerKey(raw: globalThis.Request): symbol | null {
 }
 
 /**
- * The value of `raw`'s Host header (as `raw.headers.get("host")` gives
- * it), or `null`.
+ * The value of one of `raw`'s headers, as `raw.headers.get(name)` gives it
+ * (several values joined by ", "), or `null`; read from the inner record of
+ * a served request while it is open, else through `raw.headers`.
  */
-export function hostHeader(raw: globalThis.Request): string | null {
+export function requestHeader(
+  raw: globalThis.Request,
+  name: string,
+): string | null {
   if (innerKey === undefined) innerKey = findInnerKey(raw);
   if (innerKey) {
     const inner = (raw as unknown as Record<symbol, Inner | undefined>)[
       innerKey
     ];
-    if (typeof inner?.header === "function") return inner.header("host");
+    if (typeof inner?.header === "function") {
+      try {
+        return inner.header(name);
+      } catch { /* the request is closed: its Headers may still be read */ }
+    }
   }
-  return raw.headers.get("host");
+  return raw.headers.get(name);
+}
+
+/**
+ * The value of `raw`'s Host header (as `raw.headers.get("host")` gives
+ * it), or `null`.
+ */
+export function hostHeader(raw: globalThis.Request): string | null {
+  return requestHeader(raw, "host");
 }

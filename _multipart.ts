@@ -16,6 +16,7 @@ import {
   readWhole,
   tooLarge,
 } from "./_body.ts";
+import { requestHeader } from "./_host_header.ts";
 import { createSpoolFile, removeSpoolFile, spool, writeAll } from "./_spool.ts";
 import type { RequestLimits } from "./request.ts";
 
@@ -43,7 +44,7 @@ export async function readMultipart(
   limits: Limits,
   charset: string,
 ): Promise<MultiDict<string | FileUpload>> {
-  const type = raw.headers.get("content-type") ?? "";
+  const type = requestHeader(raw, "content-type") ?? "";
   const boundary = parseHeaderParams(type).params.get("boundary");
   if (!boundary) throw malformed("no boundary");
   if (!BOUNDARY.test(boundary)) throw malformed("invalid boundary");
@@ -51,7 +52,7 @@ export async function readMultipart(
     value: limits.maxMultipartSize,
     name: "maxMultipartSize",
   };
-  const declared = checkLength(raw.headers, total);
+  const declared = checkLength(raw, total);
   if (declared === 0) throw malformed("no body");
   if (raw.bodyUsed) {
     throw new TypeError("Cannot read the form: the body was already read");
@@ -91,8 +92,11 @@ export async function readMultipart(
   }
 }
 
-function checkLength(headers: Headers, limit: Limit): number | undefined {
-  const declared = headers.get("content-length");
+function checkLength(
+  raw: globalThis.Request,
+  limit: Limit,
+): number | undefined {
+  const declared = requestHeader(raw, "content-length");
   if (declared === null || !/^\d+$/.test(declared)) return undefined;
   const length = Number(declared);
   if (length > limit.value) throw tooLarge("Multipart body", limit);

@@ -42,7 +42,7 @@
  *
  * @module
  */
-import { hostHeader } from "./_host_header.ts";
+import { hostHeader, requestHeader } from "./_host_header.ts";
 import { MultiDict } from "./multidict.ts";
 import { parseCookieHeader } from "./cookies.ts";
 import type { FileUpload } from "./upload.ts";
@@ -798,7 +798,7 @@ export class Request {
    * ```
    */
   get contentType(): string | undefined {
-    const header = this.#raw.headers.get("content-type");
+    const header = requestHeader(this.#raw, "content-type");
     if (!header) return undefined;
     const semi = header.indexOf(";");
     return (semi === -1 ? header : header.slice(0, semi)).trim().toLowerCase();
@@ -823,7 +823,7 @@ export class Request {
    */
   get charset(): string {
     if (this.#charset === undefined) {
-      const header = this.#raw.headers.get("content-type") ?? "";
+      const header = requestHeader(this.#raw, "content-type") ?? "";
       this.#charset = /;\s*charset\s*=\s*"?([\w.:-]+)"?/i.exec(header)?.[1] ??
         "UTF-8";
     }

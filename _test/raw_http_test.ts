@@ -348,3 +348,50 @@ Deno.test("onClose callbacks can read the request's headers after the response i
     await server.close();
   }
 });
+
+Deno.test("a served request's form reads the Content-Type and Content-Length sent, which stay readable after the response", async () => {
+  const seen: string[] = [];
+  let later = () => "";
+  const { promise: done, resolve } = Promise.withResolvers<void>();
+  const fetch = toHandler(async (request) => {
+    const name = await request.get("name");
+    const read = () => {
+      try {
+        return `${request.contentType} ${request.getHeader("content-length")}`;
+      } catch (error) {
+        return String(error);
+      }
+    };
+    later = read;
+    return new Response(`${name} ${request.contentType} ${request.charset}`)
+      .onClose(() => {
+        seen.push(read());
+        resolve();
+      });
+  });
+  const server = startServer(fetch);
+  try {
+    const body = "name=caf%E9";
+    const response = await rawRequest(
+      server.port,
+      "POST /f HTTP/1.1\r\nHost: h.test\r\n" +
+        "Content-Type: Application/X-WWW-Form-URLEncoded; charset=ISO-8859-1\r\n" +
+        `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`,
+    );
+    assert.equal(response.status, 200);
+    // Chunked: a body watched for onClose has no declared length.
+    assert.match(
+      response.body,
+      /\r\ncafé application\/x-www-form-urlencoded ISO-8859-1\r\n/,
+    );
+    await done;
+    // The server has closed the connection: the request is done with.
+    seen.push(later());
+    assert.deepEqual(seen, [
+      "application/x-www-form-urlencoded 11",
+      "application/x-www-form-urlencoded 11",
+    ]);
+  } finally {
+    await server.close();
+  }
+});
