@@ -395,3 +395,28 @@ Deno.test("a served request's form reads the Content-Type and Content-Length sen
     await server.close();
   }
 });
+
+Deno.test("onClose callbacks of a served response run once, with a body or without", async () => {
+  const runs: Record<string, number> = { "/body": 0, "/empty": 0 };
+  const fetch = toHandler((request) => {
+    const path = request.pathInfo;
+    const note = () => void runs[path]++;
+    return path === "/empty"
+      ? new Response(null, { status: 204 }).onClose(note)
+      : new Response("body").onClose(note);
+  });
+  const server = startServer(fetch);
+  try {
+    for (const path of ["/body", "/empty"]) {
+      await rawRequest(
+        server.port,
+        `GET ${path} HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n\r\n`,
+      );
+    }
+    // Long enough for a second run after the response was sent to show.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.deepEqual(runs, { "/body": 1, "/empty": 1 });
+  } finally {
+    await server.close();
+  }
+});
