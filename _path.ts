@@ -166,18 +166,16 @@ export function parseTarget(url: string, hostHeader: string | null): Target {
     : url.slice(queryAt + 1, hashAt > queryAt ? hashAt : url.length);
   if (isSimplePath(rawPath)) {
     // Most paths: one object, no copy of the canonical one.
-    const trailingSlash = rawPath.length > 1 &&
-      rawPath.charCodeAt(rawPath.length - 1) === 0x2f;
     return {
       scheme,
       host,
       search,
       path: rawPath,
       segments: undefined,
-      trailingSlash,
+      trailingSlash: simpleTrailingSlash(rawPath),
     };
   }
-  const canonical = canonicalPath(rawPath);
+  const canonical = resolvePath(rawPath);
   return {
     scheme,
     host,
@@ -196,9 +194,21 @@ export function canonicalPath(
   rawPath: string,
 ): { path: string; segments: string[] | undefined; trailingSlash: boolean } {
   if (isSimplePath(rawPath)) {
-    const trailingSlash = rawPath.length > 1 && rawPath.endsWith("/");
+    const trailingSlash = simpleTrailingSlash(rawPath);
     return { path: rawPath, segments: undefined, trailingSlash };
   }
+  return resolvePath(rawPath);
+}
+
+/** Whether a simple path ends with "/" (and is not just "/"). */
+function simpleTrailingSlash(rawPath: string): boolean {
+  return rawPath.length > 1 && rawPath.charCodeAt(rawPath.length - 1) === 0x2f;
+}
+
+/** `canonicalPath` for a path that is not simple. */
+function resolvePath(
+  rawPath: string,
+): { path: string; segments: string[]; trailingSlash: boolean } {
   if (!rawPath.startsWith("/") && !rawPath.startsWith("\\")) {
     throw new RequestParseError("Malformed request target");
   }
