@@ -49,7 +49,7 @@ const WORKLOADS: Record<
   { path: string; script?: string; servers?: string[] }
 > = {
   hello: { path: "/" },
-  json: { path: "/user/42", servers: ["raw", "hono", "pesto"] },
+  json: { path: "/user/42", servers: ["raw", "raw-strict", "hono", "pesto"] },
   form: {
     path: "/form",
     script: "post_form.lua",
