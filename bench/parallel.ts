@@ -145,20 +145,40 @@ async function main(): Promise<void> {
     }, Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} CPUs, ` +
       `${options.rounds} rounds × ${options.duration} s, wrk -t1 -c${options.connections}, medians\n`,
   );
-  const [one, two] = options.workers;
-  console.log(
-    `| workload | ${one} worker req/s | ${two} workers req/s | speed-up | p99 ms (${one} / ${two}) |`,
-  );
-  console.log("| --- | ---: | ---: | ---: | ---: |");
+  console.log(table(options.workers, rps, p99));
+}
+
+/**
+ * The results as a Markdown table: req/s per worker count, the speed-up of
+ * each count over the first, and p99 latencies.
+ */
+function table(
+  counts: number[],
+  rps: (key: string) => number,
+  p99: (key: string) => number,
+): string {
+  const workers = (n: number) => `${n} worker${n === 1 ? "" : "s"}`;
+  const others = counts.slice(1);
+  const lines = [
+    `| workload | ${counts.map((n) => `${workers(n)} req/s`).join(" | ")} | ${
+      others.map((n) => `speed-up ${n}/${counts[0]}`).join(" | ")
+    }${others.length ? " | " : ""}p99 ms (${counts.join(" / ")}) |`,
+    `| --- |${" ---: |".repeat(counts.length * 2)}`,
+  ];
   for (const workload of ["json", "session"]) {
-    const a = `${workload} ${one}`;
-    const b = `${workload} ${two}`;
-    console.log(
-      `| ${workload} | ${rps(a).toFixed(0)} | ${rps(b).toFixed(0)} | ×${
-        (rps(b) / rps(a)).toFixed(2)
-      } | ${p99(a).toFixed(2)} / ${p99(b).toFixed(2)} |`,
+    const at = (n: number) => `${workload} ${n}`;
+    const speedUps = others.map((n) =>
+      `×${(rps(at(n)) / rps(at(counts[0]))).toFixed(2)}`
+    );
+    lines.push(
+      `| ${workload} | ${
+        counts.map((n) => rps(at(n)).toFixed(0)).join(" | ")
+      } | ${speedUps.join(" | ")}${speedUps.length ? " | " : ""}${
+        counts.map((n) => p99(at(n)).toFixed(2)).join(" / ")
+      } |`,
     );
   }
+  return lines.join("\n");
 }
 
 if (import.meta.main) {
