@@ -1,5 +1,6 @@
 // Servers in child processes, for the tests and the benchmarks: a free
-// port, waiting until one starts, and a server script that prints its port.
+// port, waiting until one starts, a server script that prints its port, and
+// examples/parallel.ts under `deno serve --parallel`.
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): number {
@@ -112,4 +113,76 @@ export async function startPortServer(
     throw new Error(`${script} did not print its port`);
   }
   return { port, pid: child.pid, stop };
+}
+
+/** `examples/parallel.ts` under `deno serve --parallel`. */
+export interface ParallelServer {
+  /** Its base URL, `http://127.0.0.1:<port>`. */
+  base: string;
+  /** What it printed up to its start message. */
+  startLines: string[];
+  /** Stops it and removes its temporary directory. */
+  stop(): Promise<void>;
+}
+
+const root = new URL("..", import.meta.url).pathname;
+
+/**
+ * Starts `examples/parallel.ts` under `deno serve --parallel` with
+ * `workers` workers on a free port, its KV file in a temporary directory,
+ * and waits for its start message (30 s at most).
+ */
+export async function serveParallelExample(
+  workers: number,
+): Promise<ParallelServer> {
+  const dir = await Deno.makeTempDir({ prefix: "pesto-parallel-" });
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "serve",
+      "--parallel",
+      "--allow-net=127.0.0.1",
+      "--allow-env",
+      `--allow-read=${root},${dir}`,
+      `--allow-write=${dir}`,
+      "--host",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "examples/parallel.ts",
+    ],
+    cwd: root,
+    env: {
+      PESTO_KV_PATH: `${dir}/sessions.kv`,
+      DENO_JOBS: String(workers),
+      NO_COLOR: "1",
+    },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const errors: string[] = [];
+  const drained = (async () => {
+    for await (
+      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
+    ) {
+      errors.push(chunk);
+    }
+  })();
+  const timer = setTimeout(() => child.kill(), 30_000);
+  const startLines = await waitForLine(child.stdout, /listening on/);
+  clearTimeout(timer);
+  const stop = async () => {
+    try {
+      child.kill();
+    } catch { /* already gone */ }
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+    await drained;
+    await Deno.remove(dir, { recursive: true });
+  };
+  if (!startLines.some((line) => /listening on/.test(line))) {
+    await stop();
+    throw new Error(`deno serve did not start:\n${errors.join("")}`);
+  }
+  return { base: `http://127.0.0.1:${port}`, startLines, stop };
 }

@@ -1,63 +1,11 @@
 import assert from "node:assert/strict";
-import { freePort, waitForLine } from "./_process.ts";
-
-const root = new URL("..", import.meta.url).pathname;
-
-/**
- * Starts `examples/parallel.ts` under `deno serve --parallel` with two
- * workers on a free port, with its KV file in a temp directory.
- */
-async function serveParallel(): Promise<{
-  base: string;
-  startLines: string[];
-  stop: () => Promise<void>;
-}> {
-  const dir = await Deno.makeTempDir({ prefix: "pesto-parallel-" });
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "serve",
-      "--parallel",
-      "--allow-net=127.0.0.1",
-      "--allow-env",
-      `--allow-read=${root},${dir}`,
-      `--allow-write=${dir}`,
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "examples/parallel.ts",
-    ],
-    cwd: root,
-    env: { PESTO_KV_PATH: `${dir}/sessions.kv`, DENO_JOBS: "2", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const stderr = child.stderr.pipeThrough(new TextDecoderStream());
-  const errors: string[] = [];
-  const drained = (async () => {
-    for await (const chunk of stderr) errors.push(chunk);
-  })();
-  const startLines = await waitForLine(child.stdout, /listening on/);
-  const stop = async () => {
-    child.kill();
-    await child.status;
-    await child.stdout.cancel().catch(() => {});
-    await drained;
-    await Deno.remove(dir, { recursive: true });
-  };
-  if (!startLines.some((line) => /listening on/.test(line))) {
-    await stop();
-    throw new Error(`deno serve did not start:\n${errors.join("")}`);
-  }
-  return { base: `http://127.0.0.1:${port}`, startLines, stop };
-}
+import { serveParallelExample } from "./_process.ts";
 
 Deno.test({
   name:
     "examples/parallel.ts under deno serve --parallel: sessions and notes are shared by the workers",
   fn: async (t) => {
-    const { base, startLines, stop } = await serveParallel();
+    const { base, startLines, stop } = await serveParallelExample(2);
     // No idle connections are kept, so every request opens a new one and
     // the kernel spreads them over the workers' sockets.
     const client = Deno.createHttpClient({ poolMaxIdlePerHost: 0 });

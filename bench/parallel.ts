@@ -17,8 +17,8 @@
  * @module
  */
 
-import { waitForLine } from "../_test/_process.ts";
-import { freePort, median, readOptions, requireWrk, wrk } from "./_load.ts";
+import { serveParallelExample } from "../_test/_process.ts";
+import { median, readOptions, requireWrk, wrk } from "./_load.ts";
 
 interface Options {
   rounds: number;
@@ -32,8 +32,6 @@ interface Sample {
   p99ms: number;
 }
 
-const root = new URL("..", import.meta.url).pathname;
-
 function parseOptions(args: string[]): Options {
   return readOptions(args, {
     rounds: 3,
@@ -41,16 +39,6 @@ function parseOptions(args: string[]): Options {
     connections: 64,
     workers: [1, 2],
   });
-}
-
-/** Reads a child's stdout until its start line, within a bound. */
-async function waitForStart(child: Deno.ChildProcess): Promise<void> {
-  const timer = setTimeout(() => child.kill(), 30_000);
-  const lines = await waitForLine(child.stdout, /listening on/);
-  clearTimeout(timer);
-  if (!lines.some((line) => /listening on/.test(line))) {
-    throw new Error("deno serve did not start");
-  }
 }
 
 /** Logs in as `demo` and returns the session cookie (`name=value`). */
@@ -71,34 +59,9 @@ async function measure(
   workers: number,
   options: Options,
 ): Promise<Record<string, Sample>> {
-  const dir = await Deno.makeTempDir({ prefix: "pesto-bench-parallel-" });
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "serve",
-      "--parallel",
-      "--allow-net",
-      "--allow-env",
-      "--allow-read",
-      "--allow-write",
-      "--host",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "examples/parallel.ts",
-    ],
-    cwd: root,
-    env: {
-      DENO_JOBS: String(workers),
-      PESTO_KV_PATH: `${dir}/bench.kv`,
-      NO_COLOR: "1",
-    },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
+  const server = await serveParallelExample(workers);
   try {
-    await waitForStart(child);
-    const base = `http://127.0.0.1:${port}`;
+    const base = server.base;
     const cookie = await login(base);
     const session = [`Cookie: ${cookie}`];
     // Warm every worker's JIT before measuring.
@@ -109,10 +72,7 @@ async function measure(
       session: await wrk(base + "/", { ...options, headers: session }),
     };
   } finally {
-    child.kill("SIGTERM");
-    await child.status;
-    await child.stdout.cancel().catch(() => {});
-    await Deno.remove(dir, { recursive: true });
+    await server.stop();
   }
 }
 
