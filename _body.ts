@@ -47,18 +47,36 @@ export function tooLarge(
 }
 
 /**
+ * Something with a deadline that the shared ticker checks. While watched it
+ * is linked into the list of those being watched: a list, not a `Set`,
+ * because one entry is added and removed per request, and a `Set` churned
+ * that way grew the peak RSS of a form-posting server by some 15 MiB
+ * (bench/README.md).
+ */
+abstract class Expiring {
+  /** The neighbours in the watched list, while watched. */
+  previous: Expiring | undefined = undefined;
+  next: Expiring | undefined = undefined;
+  watched = false;
+
+  /** Gives up when `now` is past the deadline; true when it did. */
+  abstract expireBy(now: number): boolean;
+}
+
+/**
  * Reads a body stream chunk by chunk with a deadline: `read()` gives the
  * next chunk or `undefined` at the end, and throws a 408 once `timeout` ms
  * have passed since the reader was made, or a 400 when the stream fails
  * (the client went away).
  */
-export class DeadlineReader implements Expiring {
+export class DeadlineReader extends Expiring {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
   #deadline: number;
   #timedOut = false;
   #closed = false;
 
   constructor(body: ReadableStream<Uint8Array>, timeout: number) {
+    super();
     this.#reader = body.getReader();
     this.#deadline = Date.now() + timeout;
     watch(this);
@@ -96,7 +114,7 @@ export class DeadlineReader implements Expiring {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    watching.delete(this);
+    unwatch(this);
     this.#reader.cancel().catch(() => {});
   }
 }
@@ -107,53 +125,79 @@ export function readWhole(
   timeout: number,
 ): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    const deadline: Expiring = {
-      expireBy(now) {
-        if (now < expiry) return false;
-        reject(new RequestTimeout("Body not received in time"));
-        raw.body?.cancel().catch(() => {});
-        return true;
-      },
-    };
-    const expiry = Date.now() + timeout;
+    const deadline = new WholeBodyDeadline(raw, timeout, reject);
     watch(deadline);
     raw.bytes().then(
       (bytes) => {
-        watching.delete(deadline);
+        unwatch(deadline);
         resolve(bytes);
       },
       (cause) => {
-        watching.delete(deadline);
+        unwatch(deadline);
         reject(new RequestParseError("Body could not be read", { cause }));
       },
     );
   });
 }
 
-/** Something with a deadline that the shared ticker checks. */
-interface Expiring {
-  /** Gives up when `now` is past the deadline; true when it did. */
-  expireBy(now: number): boolean;
+/** The deadline of a `readWhole`: a 408 and the body cancelled. */
+class WholeBodyDeadline extends Expiring {
+  #raw: globalThis.Request;
+  #expiry: number;
+  #reject: (error: RequestTimeout) => void;
+
+  constructor(
+    raw: globalThis.Request,
+    timeout: number,
+    reject: (error: RequestTimeout) => void,
+  ) {
+    super();
+    this.#raw = raw;
+    this.#expiry = Date.now() + timeout;
+    this.#reject = reject;
+  }
+
+  expireBy(now: number): boolean {
+    if (now < this.#expiry) return false;
+    this.#reject(new RequestTimeout("Body not received in time"));
+    this.#raw.body?.cancel().catch(() => {});
+    return true;
+  }
 }
 
 // One shared ticker checks the deadlines of every body being read, instead
 // of a timer per request (a timer costs more than a small body's whole
 // read). It stops once nothing is being read.
 const TICK_MS = 25;
-const watching = new Set<Expiring>();
+let first: Expiring | undefined;
 let ticker: ReturnType<typeof setInterval> | undefined;
 
-function watch(reader: Expiring): void {
-  watching.add(reader);
+function watch(item: Expiring): void {
+  item.watched = true;
+  item.previous = undefined;
+  item.next = first;
+  if (first !== undefined) first.previous = item;
+  first = item;
   ticker ??= setInterval(tick, TICK_MS);
+}
+
+function unwatch(item: Expiring): void {
+  if (!item.watched) return;
+  item.watched = false;
+  if (item.previous === undefined) first = item.next;
+  else item.previous.next = item.next;
+  if (item.next !== undefined) item.next.previous = item.previous;
+  item.previous = item.next = undefined;
 }
 
 function tick(): void {
   const now = Date.now();
-  for (const reader of watching) {
-    if (reader.expireBy(now)) watching.delete(reader);
+  for (let item = first; item !== undefined;) {
+    const next = item.next;
+    if (item.expireBy(now)) unwatch(item);
+    item = next;
   }
-  if (watching.size === 0) {
+  if (first === undefined) {
     clearInterval(ticker);
     ticker = undefined;
   }

@@ -31,13 +31,17 @@ export interface RawRequestOptions {
 
 const encoder = new TextEncoder();
 
+/** A piece of a raw request: text, bytes, or a promise of either (the
+ * client waits for it before sending on, like a slow client). */
+export type RawPart = string | Uint8Array | Promise<string | Uint8Array>;
+
 /**
- * Sends `parts` (text or bytes, written in order) to 127.0.0.1:`port` and
- * reads one response.
+ * Sends `parts` (text or bytes, written in order, each promised one when it
+ * settles) to 127.0.0.1:`port` and reads one response.
  */
 export async function rawRequest(
   port: number,
-  parts: string | Uint8Array | readonly (string | Uint8Array)[],
+  parts: string | Uint8Array | readonly RawPart[],
   options: RawRequestOptions = {},
 ): Promise<RawResponse> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
@@ -50,7 +54,8 @@ export async function rawRequest(
     const list = typeof parts === "string" || parts instanceof Uint8Array
       ? [parts]
       : parts;
-    for (const part of list) {
+    for (const promised of list) {
+      const part = await promised;
       const bytes = typeof part === "string" ? encoder.encode(part) : part;
       for (let offset = 0; offset < bytes.byteLength;) {
         offset += await conn.write(bytes.subarray(offset));

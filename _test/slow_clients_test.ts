@@ -3,7 +3,13 @@
 // temporary file, and stalled clients do not hold up anyone else.
 import assert from "node:assert/strict";
 import { makeHostileApp } from "./_hostile_app.ts";
-import { multipartBody, rawRequest, startServer } from "./_raw_http.ts";
+import {
+  multipartBody,
+  type RawPart,
+  rawRequest,
+  type RawResponse,
+  startServer,
+} from "./_raw_http.ts";
 import { startPortServer } from "./_process.ts";
 
 const B = "slow-boundary";
@@ -17,6 +23,22 @@ function halfUpload(sent: number, size = 900): (string | Uint8Array)[] {
     `POST /form HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\nContent-Type: multipart/form-data; boundary=${B}\r\nContent-Length: ${body.byteLength}\r\n\r\n`,
     body.subarray(0, sent),
   ];
+}
+
+/**
+ * An upload to /form sent in two pieces: the head and `sent` bytes at once,
+ * the rest when `finish` is called.
+ */
+function splitUpload(sent: number): {
+  parts: RawPart[];
+  finish: () => void;
+} {
+  const [head, body] = halfUpload(Infinity) as [string, Uint8Array];
+  const rest = Promise.withResolvers<Uint8Array>();
+  return {
+    parts: [head, body.subarray(0, sent), rest.promise],
+    finish: () => rest.resolve(body.subarray(sent)),
+  };
 }
 
 const GET =
@@ -119,6 +141,55 @@ Deno.test("Deno.serve with a Pesto app: 50 stalled clients do not hold up a norm
     // Liveness only: answered within a second, before any stalled deadline.
     assert.equal(answered, 0);
     assert.deepEqual(await Promise.all(stalled), Array(50).fill(408));
+  } finally {
+    await server.close();
+    await fixture.cleanup();
+  }
+});
+
+Deno.test("Request bodies: every stalled body gets its 408, whatever order the others finish in", async () => {
+  const fixture = await makeHostileApp({ bodyTimeout: 1500 });
+  let entered = 0;
+  const server = startServer((request, info) => {
+    if (request.method === "POST") entered++;
+    return fixture.fetch(request, info);
+  });
+  /** Waits (bounded) until `n` bodies are being read. */
+  const reading = async (n: number) => {
+    for (let i = 0; i < 400 && entered < n; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(entered, n);
+  };
+  try {
+    // The first body being read stalls for good.
+    const stalled = rawRequest(server.port, halfUpload(300), {
+      timeout: 10_000,
+    });
+    await reading(1);
+    // Three more start after it; the middle one finishes first, then the
+    // oldest, then the newest, each while the others are still being read.
+    const uploads: {
+      finish: () => void;
+      response: Promise<RawResponse>;
+    }[] = [];
+    for (let i = 0; i < 3; i++) {
+      const upload = splitUpload(300);
+      uploads.push({
+        ...upload,
+        response: rawRequest(server.port, upload.parts, { timeout: 10_000 }),
+      });
+      await reading(i + 2);
+    }
+    for (const i of [1, 0, 2]) {
+      uploads[i].finish();
+      const response = await uploads[i].response;
+      assert.equal(response.status, 200);
+      assert.equal(JSON.parse(response.body).f[0].size, 900);
+    }
+    const response = await stalled;
+    assert.equal(response.status, 408);
+    assert.equal(response.body, "Body not received in time\n");
   } finally {
     await server.close();
     await fixture.cleanup();
