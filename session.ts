@@ -728,7 +728,12 @@ export interface MemorySessionStoreOptions {
  * ```
  */
 export class MemorySessionStore implements SessionStore {
-  #entries = new Map<string, { text: string; expiresAt: number }>();
+  // Sessions by id, and in order of use in a linked list: a read moves its
+  // session to the newest end without touching the map (a delete and a set
+  // per read churned the map's table and grew RSS under load).
+  #entries = new Map<string, StoredSession>();
+  #oldest: StoredSession | undefined;
+  #newest: StoredSession | undefined;
   #max: number;
   #now: () => number;
 
@@ -792,9 +797,12 @@ export class MemorySessionStore implements SessionStore {
   get(id: string): Promise<SessionRecord | undefined> {
     const entry = this.#entries.get(id);
     if (entry === undefined) return Promise.resolve(undefined);
-    this.#entries.delete(id);
-    if (entry.expiresAt <= this.#now()) return Promise.resolve(undefined);
-    this.#entries.set(id, entry);
+    if (entry.expiresAt <= this.#now()) {
+      this.#remove(entry);
+      return Promise.resolve(undefined);
+    }
+    this.#unlink(entry);
+    this.#append(entry);
     return Promise.resolve(parseRecord(entry.text));
   }
 
@@ -822,13 +830,19 @@ export class MemorySessionStore implements SessionStore {
     } catch (error) {
       return Promise.reject(error);
     }
-    this.#entries.delete(id);
-    if (record.expiresAt > this.#now()) {
-      this.#entries.set(id, { text, expiresAt: record.expiresAt });
-      for (const oldest of this.#entries.keys()) {
-        if (this.#entries.size <= this.#max) break;
-        this.#entries.delete(oldest);
-      }
+    const entry = this.#entries.get(id);
+    if (record.expiresAt <= this.#now()) {
+      if (entry !== undefined) this.#remove(entry);
+    } else if (entry !== undefined) {
+      entry.text = text;
+      entry.expiresAt = record.expiresAt;
+      this.#unlink(entry);
+      this.#append(entry);
+    } else {
+      const added = new StoredSession(id, text, record.expiresAt);
+      this.#entries.set(id, added);
+      this.#append(added);
+      while (this.#entries.size > this.#max) this.#remove(this.#oldest!);
     }
     return Promise.resolve();
   }
@@ -850,7 +864,8 @@ export class MemorySessionStore implements SessionStore {
    * ```
    */
   delete(id: string): Promise<void> {
-    this.#entries.delete(id);
+    const entry = this.#entries.get(id);
+    if (entry !== undefined) this.#remove(entry);
     return Promise.resolve();
   }
 
@@ -869,8 +884,44 @@ export class MemorySessionStore implements SessionStore {
    */
   close(): Promise<void> {
     this.#entries.clear();
+    this.#oldest = this.#newest = undefined;
     return Promise.resolve();
   }
+
+  /** Forgets `entry`. */
+  #remove(entry: StoredSession): void {
+    this.#entries.delete(entry.id);
+    this.#unlink(entry);
+  }
+
+  /** Takes `entry` out of the order of use. */
+  #unlink(entry: StoredSession): void {
+    if (entry.older === undefined) this.#oldest = entry.newer;
+    else entry.older.newer = entry.newer;
+    if (entry.newer === undefined) this.#newest = entry.older;
+    else entry.newer.older = entry.older;
+    entry.older = entry.newer = undefined;
+  }
+
+  /** Puts `entry` at the newest end of the order of use. */
+  #append(entry: StoredSession): void {
+    entry.older = this.#newest;
+    if (this.#newest === undefined) this.#oldest = entry;
+    else this.#newest.newer = entry;
+    this.#newest = entry;
+  }
+}
+
+/** A session held by a `MemorySessionStore`, linked in order of use. */
+class StoredSession {
+  older: StoredSession | undefined = undefined;
+  newer: StoredSession | undefined = undefined;
+
+  constructor(
+    readonly id: string,
+    public text: string,
+    public expiresAt: number,
+  ) {}
 }
 
 /** Options of {@linkcode KvSessionStore}. */

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import {
   compose,
   DispatcherApp,
@@ -682,6 +683,72 @@ Deno.test("MemorySessionStore drops the least recently used session when full", 
   assert.equal(await store.get("b"), undefined);
   for (const id of ["a", "c", "d"]) assert.ok(await store.get(id), id);
   assert.throws(() => new MemorySessionStore({ maxSessions: 0 }), TypeError);
+});
+
+Deno.test("MemorySessionStore keeps the order of use through any sequence of reads, writes, deletes and expiries", () => {
+  type Op =
+    | { kind: "get"; id: number }
+    | { kind: "delete"; id: number }
+    | { kind: "set"; id: number; ttl: number }
+    | { kind: "tick"; ms: number };
+  const id = fc.integer({ min: 0, max: 7 });
+  const op: fc.Arbitrary<Op> = fc.oneof(
+    fc.record({ kind: fc.constant("get" as const), id }),
+    fc.record({ kind: fc.constant("delete" as const), id }),
+    fc.record({
+      kind: fc.constant("set" as const),
+      id,
+      ttl: fc.integer({ min: -5, max: 50 }),
+    }),
+    fc.record({ kind: fc.constant("tick" as const), ms: fc.nat(20) }),
+  );
+  return fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 1, max: 5 }),
+      fc.array(op, { minLength: 50, maxLength: 300 }),
+      async (max, ops) => {
+        const clock = new Clock();
+        const store = new MemorySessionStore({
+          maxSessions: max,
+          now: clock.now,
+        });
+        // The reference: ids from least to most recently used.
+        const model: { id: string; n: number; expiresAt: number }[] = [];
+        const at = (key: string) => model.findIndex((e) => e.id === key);
+        for (const [n, step] of ops.entries()) {
+          if (step.kind === "tick") {
+            clock.time += step.ms;
+            continue;
+          }
+          const key = `s${step.id}`;
+          const i = at(key);
+          if (step.kind === "get") {
+            const got = await store.get(key);
+            const entry = model[i];
+            if (entry === undefined || entry.expiresAt <= clock.time) {
+              assert.equal(got, undefined);
+              if (entry) model.splice(i, 1);
+            } else {
+              assert.deepEqual(got?.data, { n: entry.n });
+              model.push(...model.splice(i, 1));
+            }
+          } else if (step.kind === "delete") {
+            await store.delete(key);
+            if (i !== -1) model.splice(i, 1);
+          } else {
+            await store.set(key, record(clock, { n }, step.ttl));
+            if (i !== -1) model.splice(i, 1);
+            if (step.ttl > 0) {
+              model.push({ id: key, n, expiresAt: clock.time + step.ttl });
+              if (model.length > max) model.shift();
+            }
+          }
+          assert.equal(store.size, model.length);
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 Deno.test("KvSessionStore opens a local file database by path, and reopens it", async () => {
