@@ -50,7 +50,7 @@ export function tooLarge(
  * Something with a deadline that the shared ticker checks. While watched it
  * is linked into the list of those being watched: a list, not a `Set`,
  * because one entry is added and removed per request, and a `Set` churned
- * that way grew the peak RSS of a form-posting server by some 15 MiB
+ * that way grew the peak RSS of a form-posting server by 15–20 MiB
  * (bench/README.md).
  */
 abstract class Expiring {
