@@ -1,5 +1,6 @@
 // Servers in child processes, for the tests and the benchmarks: a free
-// port, waiting until one starts, a server script that prints its port, and
+// port, waiting until one starts, a script run as users run it on a port
+// given in PORT, a server script that prints its port, and
 // examples/parallel.ts under `deno serve --parallel`.
 
 /** A free TCP port on 127.0.0.1. */
@@ -49,6 +50,46 @@ export async function waitForLine(
     if (parts.some((line) => pattern.test(line))) break;
   }
   return lines;
+}
+
+/** A script run as users run it, from {@linkcode runOnPort}. */
+export interface RunningScript {
+  /** Its base URL, `http://127.0.0.1:<port>`. */
+  base: string;
+  /** Its process id. */
+  pid: number;
+  /** Stops it. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs `script` as users do, `deno run --allow-net --allow-env`, on a free
+ * port given in `PORT`, and waits until it answers (at most `timeout` ms).
+ * Its standard output is dropped; `stderr` says where its errors go.
+ */
+export async function runOnPort(
+  script: string,
+  options: { stderr?: "inherit" | "null"; timeout?: number } = {},
+): Promise<RunningScript> {
+  const port = freePort();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-net", "--allow-env", script],
+    env: { PORT: String(port) },
+    stdout: "null",
+    stderr: options.stderr ?? "null",
+  }).spawn();
+  const base = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    try {
+      child.kill();
+    } catch { /* already gone */ }
+    await child.status;
+  };
+  if (await waitUntilAnswers(base, options.timeout)) {
+    return { base, pid: child.pid, stop };
+  }
+  await stop();
+  throw new Error(`${script} did not start on port ${port}`);
 }
 
 /** A server in a child process, from {@linkcode startPortServer}. */

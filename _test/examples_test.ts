@@ -1,32 +1,11 @@
 import assert from "node:assert/strict";
 import { app, recipeIndex, showRecipe } from "../examples/recipes.ts";
 import { handler } from "../examples/hello.ts";
-import { freePort, waitUntilAnswers } from "./_process.ts";
+import { type RunningScript, runOnPort } from "./_process.ts";
 
 /** Runs an example as users do, and waits until it answers. */
-async function runExample(
-  file: string,
-): Promise<{ base: string; stop: () => Promise<void> }> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      new URL(`../examples/${file}`, import.meta.url).pathname,
-    ],
-    env: { PORT: String(port) },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const base = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    child.kill();
-    await child.output();
-  };
-  if (await waitUntilAnswers(base)) return { base, stop };
-  await stop();
-  throw new Error(`examples/${file} did not start on port ${port}`);
+function runExample(file: string): Promise<RunningScript> {
+  return runOnPort(new URL(`../examples/${file}`, import.meta.url).pathname);
 }
 
 Deno.test("examples/hello.ts serves its page", async () => {

@@ -17,8 +17,8 @@
  * @module
  */
 
-import { waitUntilAnswers } from "../../_test/_process.ts";
-import { freePort, median, readOptions, requireWrk, wrk } from "../_load.ts";
+import { runOnPort } from "../../_test/_process.ts";
+import { median, readOptions, requireWrk, wrk } from "../_load.ts";
 
 interface Options {
   rounds: number;
@@ -91,23 +91,12 @@ async function measure(
   workload: string,
   options: Options,
 ): Promise<Sample> {
-  const port = freePort();
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      new URL(SERVERS[server], here).pathname,
-    ],
-    env: { PORT: String(port) },
-    stdout: "null",
+  const running = await runOnPort(new URL(SERVERS[server], here).pathname, {
     stderr: "inherit",
-  }).spawn();
+    timeout: 20_000,
+  });
   try {
-    const base = `http://127.0.0.1:${port}`;
-    if (!await waitUntilAnswers(base, 20_000)) {
-      throw new Error(`Server at ${base} did not start`);
-    }
+    const base = running.base;
     const { script, path } = WORKLOADS[workload];
     // Warm up the JIT, then let the server settle before reading idle RSS.
     await wrk(base + path, {
@@ -116,12 +105,12 @@ async function measure(
       script: scriptPath(script),
     });
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const before = await readProc(child.pid);
+    const before = await readProc(running.pid);
     const load = await wrk(base + path, {
       ...options,
       script: scriptPath(script),
     });
-    const after = await readProc(child.pid);
+    const after = await readProc(running.pid);
     const cpuSeconds = (after.cpuTicks - before.cpuTicks) / TICKS_PER_SECOND;
     return {
       rps: load.rps,
@@ -131,8 +120,7 @@ async function measure(
       peakRssKiB: after.hwmKiB,
     };
   } finally {
-    child.kill("SIGTERM");
-    await child.status;
+    await running.stop();
   }
 }
 
