@@ -57,7 +57,6 @@ abstract class Expiring {
   /** The neighbours in the watched list, while watched. */
   previous: Expiring | undefined = undefined;
   next: Expiring | undefined = undefined;
-  watched = false;
 
   /** Gives up when `now` is past the deadline; true when it did. */
   abstract expireBy(now: number): boolean;
@@ -173,7 +172,6 @@ let first: Expiring | undefined;
 let ticker: ReturnType<typeof setInterval> | undefined;
 
 function watch(item: Expiring): void {
-  item.watched = true;
   item.previous = undefined;
   item.next = first;
   if (first !== undefined) first.previous = item;
@@ -182,10 +180,11 @@ function watch(item: Expiring): void {
 }
 
 function unwatch(item: Expiring): void {
-  if (!item.watched) return;
-  item.watched = false;
-  if (item.previous === undefined) first = item.next;
-  else item.previous.next = item.next;
+  // Watched: the first of the list, or one with a previous.
+  if (item.previous === undefined) {
+    if (item !== first) return;
+    first = item.next;
+  } else item.previous.next = item.next;
   if (item.next !== undefined) item.next.previous = item.previous;
   item.previous = item.next = undefined;
 }

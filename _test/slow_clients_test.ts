@@ -195,3 +195,38 @@ Deno.test("Request bodies: every stalled body gets its 408, whatever order the o
     await fixture.cleanup();
   }
 });
+
+Deno.test("Request bodies: a stalled form read whole gets its 408 after another's has expired", async () => {
+  const fixture = await makeHostileApp({ bodyTimeout: 600 });
+  let entered = 0;
+  const server = startServer((request, info) => {
+    if (request.method === "POST") entered++;
+    return fixture.fetch(request, info);
+  });
+  // A declared length within the limits: the body is read whole, natively.
+  const halfForm =
+    "POST /form HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 20\r\n\r\na=1";
+  /** Waits (bounded) until `n` bodies are being read. */
+  const reading = async (n: number) => {
+    for (let i = 0; i < 400 && entered < n; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(entered, n);
+  };
+  try {
+    const first = rawRequest(server.port, halfForm, { timeout: 5000 });
+    await reading(1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const second = rawRequest(server.port, halfForm, { timeout: 5000 });
+    await reading(2);
+    // The first expires (and its read fails afterwards) while the second
+    // is still being read: the second must still be watched.
+    assert.equal((await first).status, 408);
+    const response = await second;
+    assert.equal(response.status, 408);
+    assert.equal(response.body, "Body not received in time\n");
+  } finally {
+    await server.close();
+    await fixture.cleanup();
+  }
+});
