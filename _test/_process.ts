@@ -1,7 +1,8 @@
 // Servers in child processes, for the tests and the benchmarks: a free
 // port, waiting until one starts, a script run as users run it on a port
-// given in PORT, a server script that prints its port, and
-// examples/parallel.ts under `deno serve --parallel`.
+// given in PORT (as it is, or bundled into one file by `deno bundle`), a
+// server script that prints its port, and examples/parallel.ts under
+// `deno serve --parallel`.
 
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): number {
@@ -90,6 +91,28 @@ export async function runOnPort(
   }
   await stop();
   throw new Error(`${script} did not start on port ${port}`);
+}
+
+/**
+ * Bundles `script` into one JavaScript file in `outDir` with `deno bundle`,
+ * as users may deploy it, and returns that file's path. Throws with the
+ * bundler's own message when it fails.
+ */
+export async function bundle(script: string, outDir: string): Promise<string> {
+  const name = script.slice(script.lastIndexOf("/") + 1).replace(/\.ts$/, "");
+  const output = `${outDir}/${name}.js`;
+  const { success, stderr } = await new Deno.Command(Deno.execPath(), {
+    args: ["bundle", "--quiet", "--output", output, script],
+    cwd: new URL("..", import.meta.url).pathname, // the project's deno.json
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+  if (!success) {
+    throw new Error(
+      `deno bundle ${script} failed: ${new TextDecoder().decode(stderr)}`,
+    );
+  }
+  return output;
 }
 
 /** A server in a child process, from {@linkcode startPortServer}. */

@@ -1,7 +1,8 @@
 /**
  * HTTP load benchmark: raw `Deno.serve`, Hono and Pesto on the same three
  * workloads (plus `raw-strict`, raw `Deno.serve` checking Host as Pesto must
- * and sending an explicit Content-Type), loaded in turn with `wrk` on
+ * and sending an explicit Content-Type, and `pesto-bundled`, the Pesto server
+ * bundled into one file by `deno bundle`), loaded in turn with `wrk` on
  * 127.0.0.1, interleaved over rounds so that drift on a shared machine hits
  * every server alike.
  *
@@ -17,7 +18,7 @@
  * @module
  */
 
-import { runOnPort } from "../../_test/_process.ts";
+import { bundle, runOnPort } from "../../_test/_process.ts";
 import { median, readOptions, requireWrk, wrk } from "../_load.ts";
 
 interface Options {
@@ -42,6 +43,7 @@ const SERVERS: Record<string, string> = {
   hono: "servers/hono.ts",
   pesto: "servers/pesto.ts",
   "pesto-handler": "servers/pesto_hello.ts",
+  "pesto-bundled": "servers/pesto.ts", // bundled in main() before the run
 };
 
 const WORKLOADS: Record<
@@ -49,11 +51,14 @@ const WORKLOADS: Record<
   { path: string; script?: string; servers?: string[] }
 > = {
   hello: { path: "/" },
-  json: { path: "/user/42", servers: ["raw", "raw-strict", "hono", "pesto"] },
+  json: {
+    path: "/user/42",
+    servers: ["raw", "raw-strict", "hono", "pesto", "pesto-bundled"],
+  },
   form: {
     path: "/form",
     script: "post_form.lua",
-    servers: ["raw", "hono", "pesto"],
+    servers: ["raw", "hono", "pesto", "pesto-bundled"],
   },
 };
 
@@ -87,11 +92,11 @@ async function readProc(
 }
 
 async function measure(
-  server: string,
+  script: string,
   workload: string,
   options: Options,
 ): Promise<Sample> {
-  const running = await runOnPort(new URL(SERVERS[server], here).pathname, {
+  const running = await runOnPort(script, {
     stderr: "inherit",
     timeout: 20_000,
   });
@@ -134,20 +139,57 @@ async function main(): Promise<void> {
     }
   }
   const samples = new Map<string, Sample[]>();
-  for (let round = 1; round <= options.rounds; round++) {
-    // Rotate the order each round so no server always runs first.
-    const order = cells.map((_, i) => cells[(i + round) % cells.length]);
-    for (const [server, workload] of order) {
-      const sample = await measure(server, workload, options);
-      const key = `${server} ${workload}`;
-      samples.set(key, [...(samples.get(key) ?? []), sample]);
-      console.error(
-        `round ${round} ${key}: ${sample.rps.toFixed(0)} req/s, ${
-          sample.cpuUsPerRequest.toFixed(2)
-        } µs CPU/req`,
-      );
+  const outDir = await Deno.makeTempDir({ prefix: "pesto-bench-" });
+  try {
+    const scripts = await serverScripts(options.servers, outDir);
+    for (let round = 1; round <= options.rounds; round++) {
+      await runRound(round, cells, scripts, samples, options);
     }
+  } finally {
+    await Deno.remove(outDir, { recursive: true });
   }
+  printTable(samples, options);
+}
+
+/** Each server's script; `pesto-bundled` is built into `outDir` first. */
+async function serverScripts(
+  servers: string[],
+  outDir: string,
+): Promise<Record<string, string>> {
+  const scripts: Record<string, string> = {};
+  for (const server of servers) {
+    const source = new URL(SERVERS[server], here).pathname;
+    scripts[server] = server === "pesto-bundled"
+      ? await bundle(source, outDir)
+      : source;
+  }
+  return scripts;
+}
+
+/** One round over every cell, in an order rotated by the round number. */
+async function runRound(
+  round: number,
+  cells: [string, string][],
+  scripts: Record<string, string>,
+  samples: Map<string, Sample[]>,
+  options: Options,
+): Promise<void> {
+  // Rotate the order each round so no server always runs first.
+  const order = cells.map((_, i) => cells[(i + round) % cells.length]);
+  for (const [server, workload] of order) {
+    const sample = await measure(scripts[server], workload, options);
+    const key = `${server} ${workload}`;
+    samples.set(key, [...(samples.get(key) ?? []), sample]);
+    console.error(
+      `round ${round} ${key}: ${sample.rps.toFixed(0)} req/s, ${
+        sample.cpuUsPerRequest.toFixed(2)
+      } µs CPU/req`,
+    );
+  }
+}
+
+/** Prints the medians over rounds as a Markdown table. */
+function printTable(samples: Map<string, Sample[]>, options: Options): void {
   const rawHello = samples.get("raw hello");
   const baseline = rawHello
     ? median(rawHello.map((s) => s.cpuUsPerRequest))
