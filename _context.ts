@@ -185,6 +185,22 @@ export function onRequestDone(
 }
 
 /**
+ * Registers `cleanup` to run once the response to `raw` has been sent, as
+ * {@linkcode onRequestDone} does, unless the response is already known: then
+ * it never runs (for work that must not run while the response may still
+ * read the request, such as releasing its body).
+ */
+export function beforeRequestDone(
+  raw: globalThis.Request,
+  cleanup: () => Promise<void>,
+): void {
+  const list = cleanupsOf(raw);
+  if (list === "done") return;
+  if (list) list.push(cleanup);
+  else setCleanups(raw, [cleanup]);
+}
+
+/**
  * Runs the cleanups of `raw` once (later ones run as they are registered);
  * the promise settles when they are done.
  */

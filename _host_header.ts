@@ -68,6 +68,17 @@ export function requestHeader(
 }
 
 /**
+ * Whether `raw` came from `Deno.serve`: its inner record reads headers from
+ * the server, and its body arrives in buffers that belong to it alone.
+ */
+export function isServed(raw: globalThis.Request): boolean {
+  if (innerKey === undefined) innerKey = findInnerKey(raw);
+  if (!innerKey) return false;
+  const inner = (raw as unknown as Record<symbol, Inner | undefined>)[innerKey];
+  return typeof inner?.header === "function";
+}
+
+/**
  * The value of `raw`'s Host header (as `raw.headers.get("host")` gives
  * it), or `null`.
  */

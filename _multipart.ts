@@ -14,9 +14,10 @@ import {
   type Limit,
   parseHeaderParams,
   readWhole,
+  release,
   tooLarge,
 } from "./_body.ts";
-import { requestHeader } from "./_host_header.ts";
+import { isServed, requestHeader } from "./_host_header.ts";
 import { createSpoolFile, removeSpoolFile, spool, writeAll } from "./_spool.ts";
 import type { RequestLimits } from "./request.ts";
 
@@ -73,6 +74,9 @@ export async function readMultipart(
     }
   }
   if (!raw.body) throw malformed("no body");
+  // Chunks of a served body belong to no one else: each is released once
+  // nothing holds a view of it.
+  if (isServed(raw)) parser.releaseChunks();
   const reader = new DeadlineReader(raw.body, limits.bodyTimeout);
   let size = 0;
   try {
@@ -114,10 +118,12 @@ interface Sink {
   push(bytes: Uint8Array): void | Promise<void>;
   /** The part is complete. */
   end(form: MultiDict<string | FileUpload>): void | Promise<void>;
+  /** Whether it keeps views of the chunks pushed so far. */
+  holding(): boolean;
 }
 
 /** The content before the first boundary: counted, then dropped. */
-const PREAMBLE: Sink = { push() {}, end() {} };
+const PREAMBLE: Sink = { push() {}, end() {}, holding: () => false };
 
 class FieldSink implements Sink {
   #name: string;
@@ -140,7 +146,12 @@ class FieldSink implements Sink {
 
   end(form: MultiDict<string | FileUpload>): void {
     const bytes = concat(this.#chunks, this.#size);
+    this.#chunks = [];
     form.append(this.#name, this.#decoder.decode(bytes));
+  }
+
+  holding(): boolean {
+    return this.#chunks.length > 0;
   }
 }
 
@@ -183,7 +194,9 @@ class FileSink implements Sink {
     this.#file = file;
     const chunks = this.#chunks;
     this.#chunks = [];
-    await writeAll(file, concat(chunks, this.#size));
+    const joined = concat(chunks, this.#size);
+    await writeAll(file, joined);
+    if (chunks.length > 1 && this.#parser.releasing) release(joined);
   }
 
   end(form: MultiDict<string | FileUpload>): void {
@@ -195,9 +208,17 @@ class FileSink implements Sink {
         spool.upload(this.#path!, this.#size, this.#options),
       );
     } else {
-      const bytes = concat(this.#chunks, this.#size);
+      const chunks = this.#chunks;
+      this.#chunks = [];
+      let bytes = concat(chunks, this.#size);
+      // A view of a chunk that will be released: the upload gets a copy.
+      if (chunks.length === 1 && this.#parser.releasing) bytes = bytes.slice();
       form.append(this.#name, new FileUpload(bytes, this.#options));
     }
+  }
+
+  holding(): boolean {
+    return this.#chunks.length > 0;
   }
 }
 
@@ -217,6 +238,9 @@ class MultipartParser {
   #spooled: string[] = [];
   #open?: Deno.FsFile;
   #disposed?: Promise<void>;
+  #releasing = false;
+  // Chunks written but not released yet: a sink may still view them.
+  #held: Uint8Array[] = [];
 
   constructor(boundary: string, limits: Limits, charset: string) {
     const needle = Uint8Array.from(`\r\n--${boundary}`, (c) => c.charCodeAt(0));
@@ -231,6 +255,19 @@ class MultipartParser {
 
   get done(): boolean {
     return this.#state === DONE;
+  }
+
+  /** Whether written chunks are released once nothing views them. */
+  get releasing(): boolean {
+    return this.#releasing;
+  }
+
+  /**
+   * Releases each chunk written from now on (see `release`) as soon as no
+   * part holds a view of it: for chunks that belong to no one else.
+   */
+  releaseChunks(): void {
+    this.#releasing = true;
   }
 
   /** Takes charge of a new temporary file, open for writing. */
@@ -259,7 +296,17 @@ class MultipartParser {
     })();
   }
 
+  /** Parses the next chunk of the body. */
   async write(chunk: Uint8Array): Promise<void> {
+    await this.#parse(chunk);
+    if (!this.#releasing) return;
+    this.#held.push(chunk);
+    if (this.#sink.holding()) return;
+    for (const held of this.#held) release(held);
+    this.#held = [];
+  }
+
+  async #parse(chunk: Uint8Array): Promise<void> {
     if (this.#disposed) throw malformed("request finished before its body");
     let buf = chunk;
     if (this.#carry) {

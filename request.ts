@@ -11,6 +11,15 @@
  * written to a temporary file above it. A limit exceeded is a 413 naming
  * the limit, a malformed body a 400, a stalled one a 408.
  *
+ * A body is read in the handler, or by the response it returns. Once the
+ * response of a request from `Deno.serve` has been sent, a body of 4 KiB or
+ * more that `text()`, `json()` or `form()` read is released (its memory
+ * freed at once rather than at some later garbage collection, which under
+ * load comes too seldom for body buffers): reading it again then is a
+ * `TypeError`. The values they returned stay, and so do the bytes that
+ * `bytes()` handed out. The chunks of a streamed multipart body are
+ * released as soon as the parser is done with them.
+ *
  * Differences from Python's Pesto (`pesto.request`): `form()` and `json()`
  * are async (bodies arrive as streams); `form()` reads the body for POST,
  * PUT and PATCH (Pesto: POST and PUT); query strings and urlencoded bodies
@@ -42,7 +51,7 @@
  *
  * @module
  */
-import { hostHeader, requestHeader } from "./_host_header.ts";
+import { hostHeader, isServed, requestHeader } from "./_host_header.ts";
 import { MultiDict } from "./multidict.ts";
 import { parseCookieHeader } from "./cookies.ts";
 import type { FileUpload } from "./upload.ts";
@@ -58,9 +67,17 @@ import {
   parseTarget,
   type Target,
 } from "./_path.ts";
-import { decoderFor, latin1, type Limit, readLimited } from "./_body.ts";
+import {
+  decoderFor,
+  isReleased,
+  latin1,
+  type Limit,
+  readLimited,
+  release,
+} from "./_body.ts";
 import { readMultipart } from "./_multipart.ts";
 import {
+  beforeRequestDone,
   internals,
   type RequestOverrides,
   requestOverrides,
@@ -978,6 +995,8 @@ export class Request {
    * @throws {RequestParseError} When the body is not valid JSON.
    * @throws {PayloadTooLarge} When it exceeds `maxBodySize`.
    * @throws {RequestTimeout} When the body does not arrive in time.
+   * @throws {TypeError} When the body was released: read again after the
+   *   response was sent (see the module doc).
    *
    * @example
    * ```ts
@@ -1004,6 +1023,8 @@ export class Request {
    * @throws {PayloadTooLarge} When it exceeds `maxBodySize`.
    * @throws {RequestParseError} When the charset is unknown.
    * @throws {RequestTimeout} When the body does not arrive in time.
+   * @throws {TypeError} When the body was released: read again after the
+   *   response was sent (see the module doc).
    *
    * @example
    * ```ts
@@ -1016,7 +1037,7 @@ export class Request {
    */
   async text(): Promise<string> {
     const decoder = decoderFor(this.charset);
-    return decoder.decode(await this.bytes());
+    return decoder.decode(await this.#wholeBody());
   }
 
   /**
@@ -1027,7 +1048,9 @@ export class Request {
    * @returns The bytes (empty when there is no body).
    * @throws {PayloadTooLarge} When it exceeds `maxBodySize`.
    * @throws {RequestTimeout} When it does not arrive in time.
-   * @throws {TypeError} When `form()` already streamed a multipart body.
+   * @throws {TypeError} When `form()` already streamed a multipart body, or
+   *   when `text()`, `json()` or `form()` read it and it was released after
+   *   the response was sent (see the module doc).
    *
    * @example
    * ```ts
@@ -1039,6 +1062,11 @@ export class Request {
    * ```
    */
   bytes(): Promise<Uint8Array> {
+    bodyOf(this.#raw).handedOut = true; // the caller may keep it
+    return this.#wholeBody();
+  }
+
+  #wholeBody(): Promise<Uint8Array> {
     if (bodyOf(this.#raw).multipart) {
       return Promise.reject(
         new TypeError(
@@ -1055,6 +1083,7 @@ export class Request {
   // The body is read once; each reader checks it against its own limit.
   async #readBytes(limit: Limit, what: string): Promise<Uint8Array> {
     const body = bodyOf(this.#raw);
+    let reading = false;
     if (!body.bytes) {
       body.bytes = readLimited(
         this.#raw,
@@ -1063,8 +1092,19 @@ export class Request {
         what,
       );
       body.bytes.catch(() => {});
+      reading = true;
     }
     const bytes = await body.bytes;
+    if (
+      reading && bytes.byteLength >= RELEASE_MIN_SIZE && isServed(this.#raw)
+    ) {
+      releaseWhenSent(this.#raw, body, bytes);
+    }
+    if (isReleased(bytes)) {
+      throw new TypeError(
+        "Cannot read the body after its response was sent: read it in the handler",
+      );
+    }
     if (bytes.byteLength > limit.value) {
       throw new PayloadTooLarge(
         `${what} over the limit of ${limit.value} bytes (${limit.name})`,
@@ -1079,6 +1119,30 @@ export class Request {
 interface BodyRead {
   bytes?: Promise<Uint8Array>;
   multipart?: Promise<MultiDict<FormValue>>;
+  /** `bytes()` gave the bytes to the application. */
+  handedOut?: boolean;
+}
+
+/**
+ * Bodies of at least this many bytes are released once the response is
+ * sent (see `release`); smaller ones are left to the garbage collector,
+ * where they cost no measurable memory.
+ */
+const RELEASE_MIN_SIZE = 4096;
+
+/**
+ * Releases the body of a served request once its response has been sent,
+ * unless `bytes()` handed it out; a read after that is a `TypeError`.
+ */
+function releaseWhenSent(
+  raw: globalThis.Request,
+  body: BodyRead,
+  bytes: Uint8Array,
+): void {
+  beforeRequestDone(raw, () => {
+    if (!body.handedOut) release(bytes);
+    return Promise.resolve();
+  });
 }
 // Kept under a private symbol on the web request (cheaper than a WeakMap).
 const kBody = Symbol("pesto.body");

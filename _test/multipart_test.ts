@@ -10,7 +10,12 @@ import {
   Response,
   toHandler,
 } from "@pesto/pesto";
-import { multipartBody, rawRequest, startServer } from "./_raw_http.ts";
+import {
+  multipartBody,
+  type RawPart,
+  rawRequest,
+  startServer,
+} from "./_raw_http.ts";
 
 const BOUNDARY = "XyZ-boundary-42";
 const TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
@@ -630,6 +635,104 @@ Deno.test("form() reads a small multipart body of declared length in one piece, 
         assert.match(response.body, /^Malformed multipart body/);
       },
     );
+  } finally {
+    await server.close();
+  }
+});
+
+/**
+ * Posts a multipart `body` in pieces cut at `cuts`, each sent a moment after
+ * the one before so that the server reads each as one chunk.
+ */
+function postInPieces(
+  port: number,
+  boundary: string,
+  body: Uint8Array,
+  cuts: number[],
+) {
+  const pieces: RawPart[] = [
+    `POST / HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n` +
+    `Content-Type: multipart/form-data; boundary=${boundary}\r\n` +
+    `Content-Length: ${body.byteLength}\r\n\r\n`,
+  ];
+  let from = 0;
+  for (const cut of [...cuts, body.byteLength]) {
+    const piece = body.subarray(from, cut);
+    pieces.push(
+      from === 0
+        ? piece
+        : new Promise((resolve) => setTimeout(() => resolve(piece), 30)),
+    );
+    from = cut;
+  }
+  return rawRequest(port, pieces);
+}
+
+Deno.test("uploads and fields kept past the response keep their content while a served body's chunks are released", async () => {
+  let form: Awaited<ReturnType<Request["form"]>> | undefined;
+  const server = startServer(toHandler(async (request) => {
+    form = await request.form();
+    return new Response("ok");
+  }));
+  // Over maxFileMemorySize in all, so it streams; each file under it, so
+  // it is held in memory. The note spans the second and third chunks, and
+  // the small file lies inside the third (a chunk that follows no carried
+  // tail, so the parser sees it as it arrived).
+  const small = new Uint8Array(1000).map((_, i) => (i * 7) % 251);
+  const note = "n".repeat(15_000);
+  const body = multipartBody("b1", [
+    { name: "title", content: "Zoë" },
+    { name: "note", content: note },
+    { name: "small", filename: "s.bin", content: small },
+    { name: "medium", filename: "m.bin", content: "m".repeat(60_000) },
+  ]);
+  const text = new TextDecoder().decode(body);
+  const noteAt = text.indexOf("nnn");
+  try {
+    const response = await postInPieces(server.port, "b1", body, [
+      noteAt + 5000,
+      noteAt + 10_000,
+      text.indexOf("mmm") + 1000,
+    ]);
+    assert.equal(response.status, 200);
+    // Once the response is sent the body's chunks are released; what the
+    // form holds must not have been views of them.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(form?.get("title"), "Zoë");
+    assert.equal(form?.get("note"), note);
+    const upload = form?.get("small");
+    assert.ok(upload instanceof FileUpload);
+    assert.deepEqual(await upload.bytes(), small);
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a file that spills to disk from the very start of a chunk leaves the rest of that chunk readable", async () => {
+  const server = startServer(toHandler(async (request) => {
+    const form = await request.form();
+    const file = form.get("file");
+    return Response.json({
+      file: typeof file === "string" ? null : (await file?.text())?.length,
+      after: form.get("after"),
+    });
+  }, { limits: { maxFileMemorySize: 1000 } }));
+  const body = multipartBody("b2", [
+    { name: "file", filename: "f.txt", content: "f".repeat(5000) },
+    { name: "after", content: "still here" },
+  ]);
+  const text = new TextDecoder().decode(body);
+  try {
+    // The second chunk starts with the file's content and holds the next
+    // part too: the spilled content is a view of that chunk.
+    const response = await postInPieces(server.port, "b2", body, [
+      text.indexOf("fff"),
+    ]);
+    assert.equal(response.status, 200);
+    assert.deepEqual(JSON.parse(response.body), {
+      file: 5000,
+      after: "still here",
+    });
   } finally {
     await server.close();
   }

@@ -13,6 +13,7 @@ import {
   Response,
   toHandler,
 } from "@pesto/pesto";
+import { startServer } from "./_raw_http.ts";
 
 function post(
   body: BodyInit | null,
@@ -456,4 +457,88 @@ Deno.test("Request body reads are shared between wrappers of one web request", a
 Deno.test("encodePath() encodes text and refuses lone surrogates", () => {
   assert.equal(encodePath("/a b/ü/%/😀"), "/a%20b/%C3%BC/%25/%F0%9F%98%80");
   assert.throws(() => encodePath("/bad\uD800"), TypeError);
+});
+
+Deno.test("a served body of 4 KiB or more is released once its response is sent", async (t) => {
+  const kept: Record<string, Request> = {};
+  let handedOut: Uint8Array | undefined;
+  const server = startServer(toHandler(async (request) => {
+    kept[request.pathInfo] = request;
+    if (request.pathInfo === "/late") {
+      // Read by the response's body, after the handler has returned.
+      return new Response((async function* () {
+        yield (await request.text()).length === 10_000 ? "ok" : "wrong";
+      })());
+    }
+    if (request.pathInfo === "/bytes") handedOut = await request.bytes();
+    else if (request.pathInfo === "/form") await request.form();
+    else await request.text();
+    return new Response("ok");
+  }));
+  const post = async (path: string, body: string, type = "text/plain") => {
+    const response = await fetch(`http://127.0.0.1:${server.port}${path}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": type },
+    });
+    assert.equal(await response.text(), "ok");
+    // The release waits for the response to be sent.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  };
+  try {
+    await t.step(
+      "read in the handler, then again later: a TypeError",
+      async () => {
+        await post("/text", "x".repeat(10_000));
+        await assert.rejects(
+          () => kept["/text"].text(),
+          (error: Error) =>
+            error instanceof TypeError &&
+            /after its response was sent/.test(error.message),
+        );
+      },
+    );
+    await t.step("a urlencoded form: its parsed values stay", async () => {
+      await post(
+        "/form",
+        `a=${"y".repeat(5000)}&b=2`,
+        "application/x-www-form-urlencoded",
+      );
+      const form = await kept["/form"].form();
+      assert.equal(form.get("a"), "y".repeat(5000));
+      await assert.rejects(() => kept["/form"].bytes(), TypeError);
+    });
+    await t.step("bytes() handed out are never released", async () => {
+      await post("/bytes", "z".repeat(10_000));
+      assert.equal(handedOut?.byteLength, 10_000);
+      assert.ok(handedOut?.every((byte) => byte === 0x7a));
+      assert.equal(await kept["/bytes"].bytes(), handedOut);
+    });
+    await t.step("read only while the response streams: whole", async () => {
+      await post("/late", "x".repeat(10_000));
+    });
+    await t.step("a smaller body stays readable", async () => {
+      await post("/small", "s".repeat(4095));
+      assert.equal(await kept["/small"].text(), "s".repeat(4095));
+    });
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test("a body of 4 KiB or more of a request made in-process is never released", async () => {
+  let kept: Request | undefined;
+  const handler = toHandler(async (request) => {
+    kept = request;
+    return new Response(String((await request.text()).length));
+  });
+  const response = await handler(
+    new globalThis.Request("http://x.test/", {
+      method: "POST",
+      body: "q".repeat(10_000),
+    }),
+  );
+  assert.equal(await response.text(), "10000");
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.equal((await kept!.text()).length, 10_000);
 });
