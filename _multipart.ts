@@ -66,7 +66,10 @@ export async function readMultipart(
   // more time and grows RSS under load.
   if (declared !== undefined && declared <= limits.maxFileMemorySize) {
     try {
-      await parser.write(await readWhole(raw, limits.bodyTimeout));
+      const whole = await readWhole(raw, limits.bodyTimeout);
+      // The uploads held in memory are views of it: it goes with them.
+      if (isServed(raw)) parser.releaseWithUploads(whole);
+      await parser.write(whole);
       return parser.end();
     } catch (error) {
       await parser.dispose();
@@ -213,7 +216,9 @@ class FileSink implements Sink {
       let bytes = concat(chunks, this.#size);
       // A view of a chunk that will be released: the upload gets a copy.
       if (chunks.length === 1 && this.#parser.releasing) bytes = bytes.slice();
-      form.append(this.#name, new FileUpload(bytes, this.#options));
+      const upload = new FileUpload(bytes, this.#options);
+      this.#parser.heldInMemory(upload);
+      form.append(this.#name, upload);
     }
   }
 
@@ -241,6 +246,10 @@ class MultipartParser {
   #releasing = false;
   // Chunks written but not released yet: a sink may still view them.
   #held: Uint8Array[] = [];
+  // Uploads held in memory, released with the temporary files.
+  #uploads: FileUpload[] = [];
+  // A whole served body whose views the uploads are, released with them.
+  #whole?: Uint8Array;
 
   constructor(boundary: string, limits: Limits, charset: string) {
     const needle = Uint8Array.from(`\r\n--${boundary}`, (c) => c.charCodeAt(0));
@@ -264,10 +273,21 @@ class MultipartParser {
 
   /**
    * Releases each chunk written from now on (see `release`) as soon as no
-   * part holds a view of it: for chunks that belong to no one else.
+   * part holds a view of it: for chunks that belong to no one else. The
+   * uploads held in memory then own their bytes, released with them.
    */
   releaseChunks(): void {
     this.#releasing = true;
+  }
+
+  /** Releases `whole`, a body that belongs to no one else, on `dispose()`. */
+  releaseWithUploads(whole: Uint8Array): void {
+    this.#whole = whole;
+  }
+
+  /** Takes note of an upload held in memory, released on `dispose()`. */
+  heldInMemory(upload: FileUpload): void {
+    this.#uploads.push(upload);
   }
 
   /** Takes charge of a new temporary file, open for writing. */
@@ -286,9 +306,18 @@ class MultipartParser {
     this.#open = undefined;
   }
 
-  /** Removes the temporary files; the parser stops at its next chunk. */
+  /**
+   * Removes the temporary files and releases the uploads held in memory
+   * (and what they view); the parser stops at its next chunk.
+   */
   dispose(): Promise<void> {
     return this.#disposed ??= (async () => {
+      for (const upload of this.#uploads) {
+        const bytes = spool.release(upload);
+        if (bytes && this.#releasing) release(bytes);
+      }
+      this.#uploads = [];
+      if (this.#whole) release(this.#whole);
       try {
         this.#open?.close();
       } catch { /* already closed */ }

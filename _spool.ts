@@ -9,10 +9,16 @@ export const spool: {
     size: number,
     options: FileUploadOptions,
   ) => FileUpload;
+  /**
+   * Makes an upload unreadable, as a spooled one is once its file is
+   * removed, and returns the content it held in memory, if any.
+   */
+  release: (upload: FileUpload) => Uint8Array | undefined;
 } = {
   upload: () => {
     throw new TypeError("Cannot spool an upload: upload.ts is not loaded");
   },
+  release: () => undefined,
 };
 
 const live = new Set<string>();

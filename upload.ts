@@ -4,13 +4,17 @@
  *
  * A small file is held in memory; a larger one (over `maxFileMemorySize`,
  * 64 KiB by default) is written to a temporary file as it arrives, so an
- * upload never has to fit in memory. The temporary files are removed once
+ * upload never has to fit in memory. Either way an upload can be read until
  * the response has been sent — whether the handler succeeded, threw, or the
- * client went away — so a handler that wants to keep a file calls
- * {@linkcode FileUpload.prototype.save}. That happens for requests served
- * through `toHandler`, `serve` or `DispatcherApp.fetch` (after the next turn
- * of the event loop when there is no `Deno.serve` connection info); files
- * of requests read any other way are removed when the process exits.
+ * client went away: then the temporary files are removed and the memory of
+ * the others is freed at once (for a request from `Deno.serve`, the body
+ * buffer that held them), and reading one is a `Deno.errors.NotFound`. A
+ * handler that wants to keep a file calls
+ * {@linkcode FileUpload.prototype.save}, `bytes()` or `text()` before it
+ * returns. That happens for requests served through `toHandler`, `serve` or
+ * `DispatcherApp.fetch` (after the next turn of the event loop when there
+ * is no `Deno.serve` connection info); files of requests read any other way
+ * are removed when the process exits, and their in-memory uploads stay.
  *
  * Like Python's Pesto (`pesto.httputils.FileUpload`), `filename` is the base
  * name only (any `/`, `\`, `C:\` or `\\server\` path the client sent is
@@ -83,6 +87,7 @@ export class FileUpload {
   readonly size: number;
   #bytes?: Uint8Array;
   #path?: string;
+  #released = false;
 
   /**
    * An upload held in memory (the multipart reader makes larger ones that
@@ -119,6 +124,22 @@ export class FileUpload {
       upload.#path = path;
       return upload;
     };
+    spool.release = (upload) => {
+      const bytes = upload.#bytes;
+      upload.#bytes = undefined;
+      upload.#released = upload.#path === undefined;
+      return bytes;
+    };
+  }
+
+  /** The content held in memory; throws once it was released. */
+  #memory(): Uint8Array {
+    if (this.#released) {
+      throw new Deno.errors.NotFound(
+        "The upload was released once its response was sent: read or save() it in the handler",
+      );
+    }
+    return this.#bytes!;
   }
 
   /**
@@ -126,8 +147,8 @@ export class FileUpload {
    * from the start.
    *
    * @returns A stream of the bytes.
-   * @throws {Deno.errors.NotFound} When the temporary file was already
-   *   removed (the response has been sent).
+   * @throws {Deno.errors.NotFound} When the upload was released: its
+   *   response has been sent.
    *
    * @example
    * ```ts
@@ -143,7 +164,7 @@ export class FileUpload {
       // Opened now, so the stream still reads after the file is removed.
       return Deno.openSync(this.#path, { read: true }).readable;
     }
-    const bytes = this.#bytes!;
+    const bytes = this.#memory();
     return new ReadableStream({
       type: "bytes",
       start(controller) {
@@ -157,8 +178,8 @@ export class FileUpload {
    * The whole content.
    *
    * @returns A copy of the bytes.
-   * @throws {Deno.errors.NotFound} When the temporary file was already
-   *   removed.
+   * @throws {Deno.errors.NotFound} When the upload was released: its
+   *   response has been sent.
    *
    * @example
    * ```ts
@@ -171,7 +192,7 @@ export class FileUpload {
    */
   async bytes(): Promise<Uint8Array> {
     if (this.#path !== undefined) return await Deno.readFile(this.#path);
-    return this.#bytes!.slice();
+    return this.#memory().slice();
   }
 
   /**
@@ -180,6 +201,8 @@ export class FileUpload {
    *
    * @returns The text.
    * @throws {RangeError} When the charset is unknown.
+   * @throws {Deno.errors.NotFound} When the upload was released: its
+   *   response has been sent.
    *
    * @example
    * ```ts
@@ -204,7 +227,7 @@ export class FileUpload {
    * @param path Where to write.
    * @returns When the file is written.
    * @throws {Deno.errors.NotFound} When the directory does not exist, or
-   *   the temporary file was already removed.
+   *   the upload was released (its response has been sent).
    *
    * @example
    * ```ts
@@ -219,7 +242,7 @@ export class FileUpload {
    */
   async save(path: string | URL): Promise<void> {
     if (this.#path !== undefined) await Deno.copyFile(this.#path, path);
-    else await Deno.writeFile(path, this.#bytes!);
+    else await Deno.writeFile(path, this.#memory());
   }
 }
 

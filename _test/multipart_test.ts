@@ -477,18 +477,37 @@ async function uploadsAfterResponse(
   return { status: response.status, small: small!, big: big! };
 }
 
-Deno.test("FileUpload temporary files are removed once the response is sent", async (t) => {
+Deno.test("uploads are released once the response is sent: temporary files removed, memory freed", async (t) => {
+  const released = (error: Error) =>
+    error instanceof Deno.errors.NotFound &&
+    /released once its response was sent/.test(error.message);
   await t.step("after a handler that succeeded", async () => {
     const { status, small, big } = await uploadsAfterResponse(false);
     assert.equal(status, 200);
-    assert.equal(await small.text(), "tiny");
+    await assert.rejects(() => small.text(), released);
+    await assert.rejects(() => small.bytes(), released);
+    await assert.rejects(() => small.save("/tmp/never-written"), released);
+    assert.throws(() => small.stream(), released);
+    assert.equal(small.size, 4); // what describes it stays
     await assert.rejects(() => big.bytes(), Deno.errors.NotFound);
   });
   await t.step("after a handler that threw", async () => {
-    const { status, big } = await uploadsAfterResponse(true);
+    const { status, small, big } = await uploadsAfterResponse(true);
     assert.equal(status, 500);
+    await assert.rejects(() => small.text(), released);
     await assert.rejects(() => big.bytes(), Deno.errors.NotFound);
   });
+});
+
+Deno.test("uploads of a request read outside toHandler, serve and DispatcherApp stay readable", async () => {
+  const body = multipartBody(BOUNDARY, [
+    { name: "small", filename: "s.txt", content: "tiny" },
+  ]);
+  const form = await new Request(post(body)).form();
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  const upload = form.get("small");
+  assert.ok(upload instanceof FileUpload);
+  assert.equal(await upload.text(), "tiny");
 });
 
 Deno.test("FileUpload.stream() opened before cleanup still reads the whole file", async () => {
@@ -668,10 +687,14 @@ function postInPieces(
   return rawRequest(port, pieces);
 }
 
-Deno.test("uploads and fields kept past the response keep their content while a served body's chunks are released", async () => {
+Deno.test("fields and uploads keep their content while a served body's chunks are released", async () => {
   let form: Awaited<ReturnType<Request["form"]>> | undefined;
+  let smallRead: Uint8Array | undefined;
   const server = startServer(toHandler(async (request) => {
     form = await request.form();
+    const upload = form.get("small");
+    assert.ok(upload instanceof FileUpload);
+    smallRead = await upload.bytes();
     return new Response("ok");
   }));
   // Over maxFileMemorySize in all, so it streams; each file under it, so
@@ -695,14 +718,15 @@ Deno.test("uploads and fields kept past the response keep their content while a 
       text.indexOf("mmm") + 1000,
     ]);
     assert.equal(response.status, 200);
-    // Once the response is sent the body's chunks are released; what the
+    // The chunks were released as the parser finished with them: what the
     // form holds must not have been views of them.
+    assert.deepEqual(smallRead, small);
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(form?.get("title"), "Zoë");
     assert.equal(form?.get("note"), note);
     const upload = form?.get("small");
     assert.ok(upload instanceof FileUpload);
-    assert.deepEqual(await upload.bytes(), small);
+    await assert.rejects(() => upload.bytes(), Deno.errors.NotFound);
   } finally {
     await server.close();
   }
