@@ -19,7 +19,9 @@
  * Like Python's Pesto (`pesto.httputils.FileUpload`), `filename` is the base
  * name only (any `/`, `\`, `C:\` or `\\server\` path the client sent is
  * dropped). Unlike it, the content is read through `stream()`, `bytes()` and
- * `text()` (there is no open file object), and `headers` is a web `Headers`.
+ * `text()` (there is no open file object), it can be read only until the
+ * response has been sent (Pesto's file object lasts as long as it is
+ * referenced), and `headers` is a web `Headers`.
  *
  * @example
  * ```ts
