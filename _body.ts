@@ -7,7 +7,7 @@ import {
   RequestParseError,
   RequestTimeout,
 } from "./_errors.ts";
-import { requestHeader } from "./_host_header.ts";
+import { isServed, requestHeader } from "./_host_header.ts";
 
 /** A limit: its value and its name in `RequestLimits`, for messages. */
 export interface Limit {
@@ -237,7 +237,10 @@ export async function readLimited(
   } finally {
     reader.close();
   }
-  return concat(chunks, size);
+  const joined = concat(chunks, size);
+  // Joined into a copy: the chunks of a served body are done with.
+  if (chunks.length > 1 && isServed(raw)) chunks.forEach(release);
+  return joined;
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   Response,
   toHandler,
 } from "@pesto/pesto";
-import { startServer } from "./_raw_http.ts";
+import { rawRequest, startServer } from "./_raw_http.ts";
 
 function post(
   body: BodyInit | null,
@@ -541,4 +541,34 @@ Deno.test("a body of 4 KiB or more of a request made in-process is never release
   assert.equal(await response.text(), "10000");
   await new Promise((resolve) => setTimeout(resolve, 10));
   assert.equal((await kept!.text()).length, 10_000);
+});
+
+Deno.test("a served body of unknown length is read whole, in one chunk or many", async (t) => {
+  const server = startServer(toHandler(async (request) => {
+    const text = await request.text();
+    return new Response(`${text.length} ${text.slice(0, 3)} ${text.slice(-3)}`);
+  }));
+  const head = "POST / HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\n" +
+    "Transfer-Encoding: chunked\r\n\r\n";
+  const chunk = (text: string) => `${text.length.toString(16)}\r\n${text}\r\n`;
+  const later = (text: string) =>
+    new Promise<string>((resolve) => setTimeout(() => resolve(text), 30));
+  try {
+    await t.step("one chunk", async () => {
+      const response = await rawRequest(server.port, [
+        head + chunk("abc" + "x".repeat(6000) + "xyz") + "0\r\n\r\n",
+      ]);
+      assert.equal(response.body, "6006 abc xyz");
+    });
+    await t.step("chunks arriving apart", async () => {
+      const response = await rawRequest(server.port, [
+        head + chunk("abc" + "x".repeat(3000)),
+        later(chunk("y".repeat(3000))),
+        later(chunk("z".repeat(3000) + "xyz") + "0\r\n\r\n"),
+      ]);
+      assert.equal(response.body, "9006 abc xyz");
+    });
+  } finally {
+    await server.close();
+  }
 });
