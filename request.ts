@@ -18,7 +18,8 @@
  * load comes too seldom for body buffers): reading it again then is a
  * `TypeError`. The values they returned stay, and so do the bytes that
  * `bytes()` handed out. The chunks of a streamed multipart body are
- * released as soon as the parser is done with them.
+ * released as soon as the parser is done with them, and those of a body of
+ * unknown length once joined.
  *
  * Differences from Python's Pesto (`pesto.request`): `form()` and `json()`
  * are async (bodies arrive as streams); `form()` reads the body for POST,
