@@ -57,6 +57,30 @@ async function uploadsIn(dir: string, n: number): Promise<string[]> {
   return names;
 }
 
+/**
+ * The hostile app on a real server that counts the POSTs reaching it;
+ * `reading(n)` waits (bounded) until `n` of them have.
+ */
+async function countingServer(bodyTimeout: number) {
+  const fixture = await makeHostileApp({ bodyTimeout });
+  let entered = 0;
+  const server = startServer((request, info) => {
+    if (request.method === "POST") entered++;
+    return fixture.fetch(request, info);
+  });
+  const reading = async (n: number) => {
+    for (let i = 0; i < 400 && entered < n; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    assert.equal(entered, n);
+  };
+  const close = async () => {
+    await server.close();
+    await fixture.cleanup();
+  };
+  return { port: server.port, reading, close };
+}
+
 Deno.test("Request bodies: a stalled client gets a 408 at bodyTimeout and a disconnected one leaves no temporary file", async (t) => {
   const tmp = await Deno.makeTempDir({ prefix: "pesto-slow-" });
   const server = await startPortServer(
@@ -111,13 +135,7 @@ Deno.test("Request bodies: a stalled client gets a 408 at bodyTimeout and a disc
 });
 
 Deno.test("Deno.serve with a Pesto app: 50 stalled clients do not hold up a normal request", async () => {
-  const bodyTimeout = 2000;
-  const fixture = await makeHostileApp({ bodyTimeout });
-  let entered = 0;
-  const server = startServer((request, info) => {
-    if (request.method === "POST") entered++;
-    return fixture.fetch(request, info);
-  });
+  const server = await countingServer(2000);
   try {
     let answered = 0;
     const stalled = Array.from(
@@ -130,11 +148,8 @@ Deno.test("Deno.serve with a Pesto app: 50 stalled clients do not hold up a norm
           },
         ),
     );
-    // Every stalled request has reached the app (bounded wait).
-    for (let i = 0; i < 400 && entered < 50; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    assert.equal(entered, 50);
+    // Every stalled request has reached the app.
+    await server.reading(50);
     const response = await rawRequest(server.port, GET, { timeout: 1000 });
     assert.equal(response.status, 200);
     assert.equal(response.body, "item 1");
@@ -143,24 +158,12 @@ Deno.test("Deno.serve with a Pesto app: 50 stalled clients do not hold up a norm
     assert.deepEqual(await Promise.all(stalled), Array(50).fill(408));
   } finally {
     await server.close();
-    await fixture.cleanup();
   }
 });
 
 Deno.test("Request bodies: every stalled body gets its 408, whatever order the others finish in", async () => {
-  const fixture = await makeHostileApp({ bodyTimeout: 1500 });
-  let entered = 0;
-  const server = startServer((request, info) => {
-    if (request.method === "POST") entered++;
-    return fixture.fetch(request, info);
-  });
-  /** Waits (bounded) until `n` bodies are being read. */
-  const reading = async (n: number) => {
-    for (let i = 0; i < 400 && entered < n; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    assert.equal(entered, n);
-  };
+  const server = await countingServer(1500);
+  const { reading } = server;
   try {
     // The first body being read stalls for good.
     const stalled = rawRequest(server.port, halfUpload(300), {
@@ -192,27 +195,15 @@ Deno.test("Request bodies: every stalled body gets its 408, whatever order the o
     assert.equal(response.body, "Body not received in time\n");
   } finally {
     await server.close();
-    await fixture.cleanup();
   }
 });
 
 Deno.test("Request bodies: a stalled form read whole gets its 408 after another's has expired", async () => {
-  const fixture = await makeHostileApp({ bodyTimeout: 600 });
-  let entered = 0;
-  const server = startServer((request, info) => {
-    if (request.method === "POST") entered++;
-    return fixture.fetch(request, info);
-  });
+  const server = await countingServer(600);
+  const { reading } = server;
   // A declared length within the limits: the body is read whole, natively.
   const halfForm =
     "POST /form HTTP/1.1\r\nHost: h.test\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 20\r\n\r\na=1";
-  /** Waits (bounded) until `n` bodies are being read. */
-  const reading = async (n: number) => {
-    for (let i = 0; i < 400 && entered < n; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    assert.equal(entered, n);
-  };
   try {
     const first = rawRequest(server.port, halfForm, { timeout: 5000 });
     await reading(1);
@@ -227,6 +218,5 @@ Deno.test("Request bodies: a stalled form read whole gets its 408 after another'
     assert.equal(response.body, "Body not received in time\n");
   } finally {
     await server.close();
-    await fixture.cleanup();
   }
 });
