@@ -8,6 +8,7 @@ import { FileUpload, type FileUploadOptions } from "./upload.ts";
 import { onRequestDone } from "./_context.ts";
 import { RequestParseError } from "./_errors.ts";
 import {
+  checkDeclaredLength,
   concat,
   DeadlineReader,
   decoderFor,
@@ -53,7 +54,7 @@ export async function readMultipart(
     value: limits.maxMultipartSize,
     name: "maxMultipartSize",
   };
-  const declared = checkLength(raw, total);
+  const declared = checkDeclaredLength(raw, total, "Multipart body");
   if (declared === 0) throw malformed("no body");
   if (raw.bodyUsed) {
     throw new TypeError("Cannot read the form: the body was already read");
@@ -97,17 +98,6 @@ export async function readMultipart(
   } finally {
     reader.close();
   }
-}
-
-function checkLength(
-  raw: globalThis.Request,
-  limit: Limit,
-): number | undefined {
-  const declared = requestHeader(raw, "content-length");
-  if (declared === null || !/^\d+$/.test(declared)) return undefined;
-  const length = Number(declared);
-  if (length > limit.value) throw tooLarge("Multipart body", limit);
-  return length;
 }
 
 const BODY = 0;

@@ -240,6 +240,20 @@ Deno.test("Request body readers enforce their limits", async (t) => {
     });
     await assert.rejects(() => new Request(raw).bytes(), LengthRequired);
   });
+  await t.step(
+    "a malformed Content-Length of a multipart body too",
+    async () => {
+      const raw = new globalThis.Request("http://x.test/", {
+        method: "POST",
+        body: "--b\r\n",
+        headers: {
+          "content-length": "abc",
+          "content-type": "multipart/form-data; boundary=b",
+        },
+      });
+      await assert.rejects(() => new Request(raw).form(), LengthRequired);
+    },
+  );
   await t.step("a body that stops arriving is a 408", async () => {
     const raw = new globalThis.Request("http://x.test/", {
       method: "POST",
