@@ -89,7 +89,6 @@ export class FileUpload {
   readonly size: number;
   #bytes?: Uint8Array;
   #path?: string;
-  #released = false;
 
   /**
    * An upload held in memory (the multipart reader makes larger ones that
@@ -129,19 +128,21 @@ export class FileUpload {
     spool.release = (upload) => {
       const bytes = upload.#bytes;
       upload.#bytes = undefined;
-      upload.#released = upload.#path === undefined;
       return bytes;
     };
   }
 
-  /** The content held in memory; throws once it was released. */
+  /**
+   * The content of an upload held in memory (one with no temporary file);
+   * throws once it was released.
+   */
   #memory(): Uint8Array {
-    if (this.#released) {
+    if (this.#bytes === undefined) {
       throw new Deno.errors.NotFound(
         "The upload was released once its response was sent: read or save() it in the handler",
       );
     }
-    return this.#bytes!;
+    return this.#bytes;
   }
 
   /**
