@@ -180,8 +180,7 @@ export function onRequestDone(
 ): void {
   const list = cleanupsOf(raw);
   if (list === "done") cleanup().catch(logCleanupError);
-  else if (list) list.push(cleanup);
-  else setCleanups(raw, [cleanup]);
+  else addCleanup(raw, list, cleanup);
 }
 
 /**
@@ -195,7 +194,14 @@ export function beforeRequestDone(
   cleanup: () => Promise<void>,
 ): void {
   const list = cleanupsOf(raw);
-  if (list === "done") return;
+  if (list !== "done") addCleanup(raw, list, cleanup);
+}
+
+function addCleanup(
+  raw: globalThis.Request,
+  list: (() => Promise<void>)[] | undefined,
+  cleanup: () => Promise<void>,
+): void {
   if (list) list.push(cleanup);
   else setCleanups(raw, [cleanup]);
 }
