@@ -53,16 +53,11 @@ export function requestHeader(
   raw: globalThis.Request,
   name: string,
 ): string | null {
-  if (innerKey === undefined) innerKey = findInnerKey(raw);
-  if (innerKey) {
-    const inner = (raw as unknown as Record<symbol, Inner | undefined>)[
-      innerKey
-    ];
-    if (typeof inner?.header === "function") {
-      try {
-        return inner.header(name);
-      } catch { /* the request is closed: its Headers may still be read */ }
-    }
+  const inner = servedInner(raw);
+  if (inner) {
+    try {
+      return inner.header(name);
+    } catch { /* the request is closed: its Headers may still be read */ }
   }
   return raw.headers.get(name);
 }
@@ -72,10 +67,19 @@ export function requestHeader(
  * the server, and its body arrives in buffers that belong to it alone.
  */
 export function isServed(raw: globalThis.Request): boolean {
+  return servedInner(raw) !== undefined;
+}
+
+/** The inner record of a request from `Deno.serve`, if `raw` is one. */
+function servedInner(
+  raw: globalThis.Request,
+): Required<Pick<Inner, "header">> | undefined {
   if (innerKey === undefined) innerKey = findInnerKey(raw);
-  if (!innerKey) return false;
+  if (!innerKey) return undefined;
   const inner = (raw as unknown as Record<symbol, Inner | undefined>)[innerKey];
-  return typeof inner?.header === "function";
+  return typeof inner?.header === "function"
+    ? inner as Required<Pick<Inner, "header">>
+    : undefined;
 }
 
 /**
