@@ -4,6 +4,17 @@
 // server script that prints its port, and examples/parallel.ts under
 // `deno serve --parallel`.
 
+/** The project's root, where its deno.json is. */
+const root = new URL("..", import.meta.url).pathname;
+
+/** Stops a child process (if it still runs) and waits until it is gone. */
+async function end(child: Deno.ChildProcess): Promise<void> {
+  try {
+    child.kill();
+  } catch { /* already gone */ }
+  await child.status;
+}
+
 /** A free TCP port on 127.0.0.1. */
 export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -80,12 +91,7 @@ export async function runOnPort(
     stderr: options.stderr ?? "null",
   }).spawn();
   const base = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    try {
-      child.kill();
-    } catch { /* already gone */ }
-    await child.status;
-  };
+  const stop = () => end(child);
   if (await waitUntilAnswers(base, options.timeout)) {
     return { base, pid: child.pid, stop };
   }
@@ -103,7 +109,7 @@ export async function bundle(script: string, outDir: string): Promise<string> {
   const output = `${outDir}/${name}.js`;
   const { success, stderr } = await new Deno.Command(Deno.execPath(), {
     args: ["bundle", "--quiet", "--output", output, script],
-    cwd: new URL("..", import.meta.url).pathname, // the project's deno.json
+    cwd: root,
     stdout: "null",
     stderr: "piped",
   }).output();
@@ -159,10 +165,7 @@ export async function startPortServer(
   // cancelling it early would break the pipe the server may still write to.
   const output = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
   const stop = async () => {
-    try {
-      child.kill();
-    } catch { /* already gone */ }
-    await child.status;
+    await end(child);
     await output.cancel().catch(() => {});
   };
   let text = "";
@@ -188,8 +191,6 @@ export interface ParallelServer {
   /** Stops it and removes its temporary directory. */
   stop(): Promise<void>;
 }
-
-const root = new URL("..", import.meta.url).pathname;
 
 /**
  * Starts `examples/parallel.ts` under `deno serve --parallel` with
@@ -236,10 +237,7 @@ export async function serveParallelExample(
   const startLines = await waitForLine(child.stdout, /listening on/);
   clearTimeout(timer);
   const stop = async () => {
-    try {
-      child.kill();
-    } catch { /* already gone */ }
-    await child.status;
+    await end(child);
     await child.stdout.cancel().catch(() => {});
     await drained;
     await Deno.remove(dir, { recursive: true });
