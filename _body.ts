@@ -50,7 +50,7 @@ export function tooLarge(
  * Something with a deadline that the shared ticker checks. While watched it
  * is linked into the list of those being watched: a list, not a `Set`,
  * because one entry is added and removed per request, and a `Set` churned
- * that way grew the peak RSS of a form-posting server by 15–20 MiB
+ * that way grew the peak RSS of a form-posting server by 15-20 MiB
  * (bench/README.md).
  */
 abstract class Expiring {
@@ -249,7 +249,7 @@ export async function readLimited(
  * bytes whose buffer nothing else uses: a body or body chunk of a request
  * from `Deno.serve` (see `isServed`), or a copy made here. Under load the
  * collector runs too seldom for body buffers: a raw `Deno.serve` reading
- * 80 KB posts reached 300–550 MB of RSS, and 50–60 MB when it released each
+ * 80 KB posts reached 300-550 MB of RSS, and 50-60 MB when it released each
  * body after use (bench/README.md).
  */
 export function release(bytes: Uint8Array): void {

@@ -4,7 +4,7 @@
 
 /** One entity tag of a list. */
 export interface EntityTag {
-  /** Whether it is a weak validator (`W/"…"`). */
+  /** Whether it is a weak validator (`W/"..."`). */
   weak: boolean;
   /** The opaque tag, without quotes. */
   tag: string;
@@ -102,7 +102,7 @@ export function formatHttpDate(ms: number): string {
 
 /** What the server knows of the selected representation. */
 export interface Validators {
-  /** Its entity tag (`"…"` or `W/"…"`), if any. */
+  /** Its entity tag (`"..."` or `W/"..."`), if any. */
   etag?: string | null;
   /** Its modification time in ms, if any. */
   lastModified?: number | null;

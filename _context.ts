@@ -13,7 +13,7 @@ export interface RequestContext {
 // Deno keeps async context in V8's continuation-preserved embedder data: a
 // plain object of variables that follows every await. Entering it directly
 // costs a fraction of node:async_hooks' AsyncLocalStorage, which keeps each
-// value in a WeakMap (about 1 µs and 50 MiB of RSS under load, measured in
+// value in a WeakMap (about 1 us and 50 MiB of RSS under load, measured in
 // bench/README.md). Other variables in the context are kept as they are.
 // Where Deno does not expose it, AsyncLocalStorage does the same job.
 interface AsyncContextCore {

@@ -35,7 +35,7 @@ export class HttpError extends Error {
   /**
    * Creates an HTTP error.
    *
-   * @param status A redirect or error status (300–599).
+   * @param status A redirect or error status (300-599).
    * @param message A short message for the client; defaults to the status
    *   text.
    * @param options `cause` and extra `headers`.

@@ -5,7 +5,7 @@
 // and once it exists Deno copies every request header out of Rust when the
 // response is sent (so that the object stays readable afterwards). Pesto
 // reads Host on every request (security.md, rule 1), so reading it through
-// `request.headers` cost about 0.4 µs per request of a hello-world app, a
+// `request.headers` cost about 0.4 us per request of a hello-world app, a
 // tenth of raw Deno.serve's whole budget (bench/README.md). Deno's own
 // `headers.get("host")` reads the one header from the request's inner
 // record, which Deno keeps under a private symbol of the request; this reads

@@ -3,10 +3,10 @@
 //
 //   pattern     = "/" *( literal / placeholder )
 //   placeholder = "<" [ name ] ":" converter [ "(" [ arg *( "," arg ) ] ")" ] ">"
-//   name        = identifier            ; empty: anonymous, numbered 0, 1, …
+//   name        = identifier            ; empty: anonymous, numbered 0, 1, ...
 //   converter   = identifier
-//   arg         = [ "r" ] quoted string ; '…' or "…"; "\" escapes the quote
-//                                       ; and itself, except in r'…'
+//   arg         = [ "r" ] quoted string ; '...' or "..."; "\" escapes the quote
+//                                       ; and itself, except in r'...'
 //
 // No eval: arguments are string literals read by this parser. Literal text
 // is decoded text; it is percent-encoded once here, the way the canonical
@@ -347,7 +347,7 @@ export function checkRegex(
     return fail(`invalid regex /${source}/: ${(error as Error).message}`);
   }
   if (groups > 0) {
-    fail(`regex /${source}/ has capturing groups: use (?:…) instead`);
+    fail(`regex /${source}/ has capturing groups: use (?:...) instead`);
   }
 }
 

@@ -160,7 +160,7 @@ class Capture {
   /** How many params the step gives. */
   readonly count: number;
   /**
-   * `null` when groups `group…group+count-1` are the texts; else the step's
+   * `null` when groups `group...group+count-1` are the texts; else the step's
    * own regex, run on the text of `group` (a segment, or the rest of the
    * path), which gives them.
    */

@@ -57,7 +57,7 @@ import type { Middleware } from "./middleware.ts";
 /** Options of {@linkcode withEtag} and {@linkcode makeEtag}. */
 export interface EtagOptions {
   /**
-   * Make a weak tag (`W/"…"`): the content is equivalent, not byte for
+   * Make a weak tag (`W/"..."`): the content is equivalent, not byte for
    * byte the same (compressed variants, reformatted pages).
    * @default {false}
    */

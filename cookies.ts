@@ -260,7 +260,7 @@ export function expireCookie(
  * const jar = parseCookieHeader('a=1; b="two"; a=3; =x; junk; c=%E2%82%AC');
  * assert.deepEqual(jar.getAll("a"), ["1", "3"]);
  * assert.equal(jar.get("b"), "two");
- * assert.equal(jar.get("c"), "€");
+ * assert.equal(jar.get("c"), "\u20ac");
  * ```
  */
 export function parseCookieHeader(

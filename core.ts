@@ -159,7 +159,7 @@ export type ServeOptions =
  *
  * @param app A `DispatcherApp` (or anything with a `fetch`), or a handler.
  * @param options `Deno.serve` options (`port`, `hostname`, `signal`,
- *   `onListen`, …) and `toHandler` options.
+ *   `onListen`, ...) and `toHandler` options.
  * @returns The running server.
  * @throws {Deno.errors.AddrInUse} When the port is taken.
  *

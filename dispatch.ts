@@ -19,15 +19,15 @@
  * `path` never spans a `/`, so `%2F` inside a value never splits segments;
  * values are percent-decoded once matched, then given to the converter's
  * `parse` (a `parse` that throws means "no match"). Literal text is written
- * decoded (`/café`) and matched exactly. Routes are compiled, per method and
- * on first use after a change, into a tree of segments with a map of the
- * static paths, so the time to find a route hardly grows with the number of
- * routes.
+ * decoded (`"/caf\u00e9"`, not `"/caf%C3%A9"`) and matched exactly. Routes
+ * are compiled, per method and on first use after a change, into a tree of
+ * segments with a map of the static paths, so the time to find a route
+ * hardly grows with the number of routes.
  *
  * Differences from Python's Pesto (`pesto.dispatch`): handlers take
  * `(request, params)`, anonymous placeholders included (`params[0]`);
  * converters are registered per app (no global registry); converter
- * arguments are parsed (quoted strings, `r'…'` too), never `eval`ed; a
+ * arguments are parsed (quoted strings, `r'...'` too), never `eval`ed; a
  * malformed pattern, an unknown converter, a regex with capturing groups, a
  * `<name>` without a converter and a route that an earlier one makes
  * unreachable throw at registration; values are matched before decoding;
@@ -37,7 +37,7 @@
  * strings it builds use `&`; `float` and `uuid` are built in.
  *
  * Handlers that build URLs of each other's routes need an explicit return
- * type (`(): Response => …`): otherwise TypeScript reports a circular
+ * type (`(): Response => ...`): otherwise TypeScript reports a circular
  * inference between the two routes' types.
  *
  * @example
@@ -131,7 +131,7 @@ export type CollectParams<P extends string, C, Acc, N extends unknown[]> =
 /**
  * The params object of a pattern: `RouteParams<"/r/<name:unicode>/<id:int>">`
  * is `{ name: string; id: number }`; anonymous placeholders are keyed by
- * their position among the anonymous ones (`0`, `1`, …).
+ * their position among the anonymous ones (`0`, `1`, ...).
  *
  * @typeParam P The pattern string.
  * @typeParam C The app's custom converters.
@@ -157,7 +157,7 @@ export type Decorator = (handler: Handler<any[]>) => Handler<any[]>;
 /** Options of `app.match()`. */
 export interface RouteOptions {
   /**
-   * A name for `app.urlfor(name, …)`; unique within the app.
+   * A name for `app.urlfor(name, ...)`; unique within the app.
    * @default {undefined} (no name)
    */
   name?: string;
@@ -359,7 +359,7 @@ const unicodeConverter: Converter<string> = {
 /**
  * The converters every `DispatcherApp` knows: `int` (signed integer),
  * `float`, `unicode` (one segment of text), `path` (text spanning
- * segments), `any('a', 'b', …)` (one of the alternatives) and `uuid`.
+ * segments), `any('a', 'b', ...)` (one of the alternatives) and `uuid`.
  *
  * @example
  * ```ts
@@ -596,7 +596,7 @@ export class Route<P = Record<string, unknown>> {
   readonly pattern: string;
   /** The route's name, if it has one. */
   readonly name?: string;
-  /** The handler (the first one, for `match(pattern, { GET: …, POST: … })`). */
+  /** The handler (the first one, for `match(pattern, { GET: ..., POST: ... })`). */
   readonly handler: RouteHandler<P>;
   /** The handlers by method, before decorators. */
   readonly handlers: Readonly<Record<string, RouteHandler<P>>>;
@@ -1157,7 +1157,7 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
    *
    * const app = new DispatcherApp();
    * app.match("/u/<name:unicode>", "GET", () => new Response(""), { name: "user" });
-   * assert.equal(app.urlfor("user", { name: "zoë" }, { host: "x.test" }), "http://x.test/u/zo%C3%AB");
+   * assert.equal(app.urlfor("user", { name: "zo\u00eb" }, { host: "x.test" }), "http://x.test/u/zo%C3%AB");
    * ```
    */
   urlfor(

@@ -3,7 +3,7 @@
  *
  * A small, well tested library that makes writing web applications on
  * `Deno.serve` easy and fun: a port of Python's Pesto to web standards. It is
- * a library, not a framework — no config, no templates, no ORM.
+ * a library, not a framework: no config, no templates, no ORM.
  *
  * - A handler is a plain function `(request) => Response`;
  *   {@linkcode toHandler} turns it into a fetch handler.

@@ -6,8 +6,8 @@
  * string, bytes, a list or (async) iterable of chunks, or a stream; headers
  * given as a record; a default `Content-Type` of `text/html; charset=UTF-8`;
  * modifiers that return a new response (`addHeader`, `addCookie`, `replace`,
- * `onClose`, …); and canned responses (`Response.notFound()`,
- * `Response.redirect(…)`, …).
+ * `onClose`, ...); and canned responses (`Response.notFound()`,
+ * `Response.redirect(...)`, ...).
  *
  * Differences from Python's Pesto: the status is a number (the reason phrase
  * comes from {@linkcode STATUS_TEXT}); header names keep the case the web
@@ -292,7 +292,7 @@ export class Response extends globalThis.Response {
    * import { Response } from "@pesto/pesto";
    * import assert from "node:assert/strict";
    *
-   * const r = new Response("é", {
+   * const r = new Response("\u00e9", {
    *   status: 418,
    *   headers: { "X-Tag": ["a", "b"], "X-None": null },
    *   contentType: "text/plain",
@@ -1028,7 +1028,7 @@ function plainInit(init: ResponseOptions, status: number): PlainInit {
     plain = {
       // Plain text gets its type from the runtime, the body being a string
       // (see WEB_TEXT). JSON's header as one plain object, which Deno takes
-      // as it is (`Response.json` 283 → 153 ns). Else a Headers object,
+      // as it is (`Response.json` 283 -> 153 ns). Else a Headers object,
       // never changed: Deno copies one into a response faster than it
       // converts pairs (about 190 ns against 270 ns).
       // A 200 of it gets no init at all: the runtime's quickest path.

@@ -1159,7 +1159,7 @@ interface OwnedClient extends RedisCommandClient {
 
 /**
  * Sessions in Redis, for apps that run on many machines. Each session is
- * one string key (`prefix + id`) written with `SET … PX`, so Redis expires
+ * one string key (`prefix + id`) written with `SET ... PX`, so Redis expires
  * it by itself. The store connects through the `redis` npm client
  * (`@redis/client`) on first use, or uses the `client` it is given. When
  * the server is unreachable, commands fail at once (the request gets a

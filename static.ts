@@ -12,11 +12,11 @@
  * segments that still hold `..`, `\` or NUL are refused, symbolic links are
  * resolved and the real path must stay under the real root, dotfiles are
  * hidden unless allowed, and filesystem errors (`ENOENT`, `ENOTDIR`,
- * `ENAMETOOLONG`, `EACCES`, …) answer 404, never 500.
+ * `ENAMETOOLONG`, `EACCES`, ...) answer 404, never 500.
  *
  * Metadata (`realpath`, `stat`, `open`) and single-chunk reads use
  * synchronous calls: on a local disk they take microseconds, while each
- * asynchronous file call costs about 11 µs of CPU and a trip through the
+ * asynchronous file call costs about 11 us of CPU and a trip through the
  * blocking thread pool, which also grew the server's RSS by tens of MiB
  * under load (see bench/README.md). Larger files are read asynchronously.
  *

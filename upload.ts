@@ -5,8 +5,8 @@
  * A small file is held in memory; a larger one (over `maxFileMemorySize`,
  * 64 KiB by default) is written to a temporary file as it arrives, so an
  * upload never has to fit in memory. Either way an upload can be read until
- * the response has been sent — whether the handler succeeded, threw, or the
- * client went away: then the temporary files are removed and the memory of
+ * the response has been sent (whether the handler succeeded, threw, or the
+ * client went away): then the temporary files are removed and the memory of
  * the others is freed at once (for a request from `Deno.serve`, the body
  * buffer that held them), and reading one is a `Deno.errors.NotFound`. A
  * handler that wants to keep a file calls
@@ -215,7 +215,7 @@ export class FileUpload {
    * const latin = new FileUpload(new Uint8Array([0x63, 0x61, 0x66, 0xe9]), {
    *   headers: { "content-type": "text/plain; charset=ISO-8859-1" },
    * });
-   * assert.equal(await latin.text(), "café");
+   * assert.equal(await latin.text(), "caf\u00e9");
    * ```
    */
   async text(): Promise<string> {
