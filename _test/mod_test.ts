@@ -14,9 +14,9 @@ Deno.test("every module of the package is ASCII", async () => {
     if (!entry.isFile || !entry.name.endsWith(".ts")) continue;
     const text = await Deno.readTextFile(new URL(entry.name, root));
     text.split("\n").forEach((line, i) => {
-      const found = /[^\x00-\x7f]/.exec(line);
+      const found = [...line].find((char) => char.codePointAt(0)! > 0x7f);
       if (found) {
-        offenders.push(`${entry.name}:${i + 1}: ${JSON.stringify(found[0])}`);
+        offenders.push(`${entry.name}:${i + 1}: ${JSON.stringify(found)}`);
       }
     });
   }

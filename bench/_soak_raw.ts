@@ -140,7 +140,7 @@ async function note(
 }
 
 /** The notes routes on raw `Deno.serve`; `/fault` throws. */
-export async function rawNotes(request: Request): Promise<Response> {
+export function rawNotes(request: Request): Response | Promise<Response> {
   const path = new URL(request.url).pathname;
   if (path === "/fault") throw new Error("injected fault");
   if (path.startsWith("/static/")) return staticFile(request, path.slice(8));
