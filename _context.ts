@@ -1,6 +1,7 @@
 // Shared private state: the current request's async context, and hooks
 // between modules that must not be part of the public API.
 import type { Request, RequestLimits, RequestOptions } from "./request.ts";
+import { releaseSentBody } from "./_sent_body.ts";
 
 /** Where the current request is kept: `run` it, `getStore` it. */
 export interface RequestContext {
@@ -119,7 +120,8 @@ export const closeWithoutBody: Slot<globalThis.Response, () => void> = new Slot(
 
 /**
  * Runs what waits for the response to be sent (the `onClose` callbacks of a
- * response without a body, and the cleanups of `raw`): through
+ * response without a body, the cleanups of `raw`, and the release of the
+ * runtime's copy of a byte body, see `_sent_body.ts`): through
  * `Deno.serve`'s `completed` promise when there is one (it settles when the
  * response is sent or the client went away), else on the next turn of the
  * event loop.
@@ -144,6 +146,7 @@ export function afterSent(
     if (list === undefined) setCleanups(raw, "done");
     else if (list !== "done") cleanup = () => void runRequestCleanups(raw);
   }
+  if (info) releaseSentBody(response, info);
   if (!close && !cleanup) return;
   const run = () => {
     close?.();

@@ -9,6 +9,14 @@
  * `onClose`, ...); and canned responses (`Response.notFound()`,
  * `Response.redirect(...)`, ...).
  *
+ * A body given as bytes is copied by the web `Response`, as the Fetch
+ * standard says; once `Deno.serve` has sent a response returned through
+ * `toHandler`, `serve` or `DispatcherApp`, that copy is released if it is 4
+ * KiB or more (its memory freed at once rather than at some later garbage
+ * collection, which under load comes too seldom for large buffers). The bytes
+ * the application gave stay as they are, and a response whose body
+ * JavaScript read instead is never touched.
+ *
  * Differences from Python's Pesto: the status is a number (the reason phrase
  * comes from {@linkcode STATUS_TEXT}); header names keep the case the web
  * `Headers` class gives them (lower case); canned messages are HTML-escaped;

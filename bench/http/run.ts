@@ -1,6 +1,7 @@
 /**
- * HTTP load benchmark: raw `Deno.serve`, Hono and Pesto on the same three
- * workloads (plus `raw-strict`, raw `Deno.serve` checking Host as Pesto must
+ * HTTP load benchmark: raw `Deno.serve`, Hono and Pesto on the same
+ * workloads, hello text, a JSON answer by id, an 80 KB byte body and a small
+ * urlencoded form (plus `raw-strict`, raw `Deno.serve` checking Host as Pesto must
  * and sending an explicit Content-Type, and `pesto-bundled`, the Pesto server
  * bundled into one file by `deno bundle`), loaded in turn with `wrk` on
  * 127.0.0.1, interleaved over rounds so that drift on a shared machine hits
@@ -54,6 +55,10 @@ const WORKLOADS: Record<
   json: {
     path: "/user/42",
     servers: ["raw", "raw-strict", "hono", "pesto", "pesto-bundled"],
+  },
+  download: {
+    path: "/file",
+    servers: ["raw", "hono", "pesto", "pesto-bundled"],
   },
   form: {
     path: "/form",

@@ -3,6 +3,7 @@ import { DispatcherApp, Response } from "@pesto/pesto";
 
 const port = Number(Deno.env.get("PORT") ?? 8000);
 const app = new DispatcherApp();
+const FILE = new Uint8Array(80_000).fill(0x61);
 app.match(
   "/",
   "GET",
@@ -12,6 +13,11 @@ app.match(
   "/user/<id:int>",
   "GET",
   (_request, { id }) => Response.json({ id, name: "user" }),
+);
+app.match(
+  "/file",
+  "GET",
+  () => new Response(FILE, { contentType: "application/octet-stream" }),
 );
 app.match("/form", "POST", async (request) => {
   const name = await request.get("name");

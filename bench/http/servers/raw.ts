@@ -1,6 +1,7 @@
 // Raw Deno.serve with a hand-written matcher: the baseline.
 const port = Number(Deno.env.get("PORT") ?? 8000);
 const USER = /^\/user\/(\d+)$/;
+const FILE = new Uint8Array(80_000).fill(0x61);
 
 Deno.serve({ port, hostname: "127.0.0.1", onListen() {} }, async (request) => {
   const url = new URL(request.url);
@@ -11,6 +12,11 @@ Deno.serve({ port, hostname: "127.0.0.1", onListen() {} }, async (request) => {
   if (request.method === "GET") {
     const match = USER.exec(path);
     if (match) return Response.json({ id: Number(match[1]), name: "user" });
+  }
+  if (path === "/file" && request.method === "GET") {
+    return new Response(FILE, {
+      headers: { "content-type": "application/octet-stream" },
+    });
   }
   if (path === "/form" && request.method === "POST") {
     const form = new URLSearchParams(await request.text());
