@@ -4,7 +4,9 @@
  * {@linkcode serveFile} serves one file.
  *
  * Files are streamed in chunks of `chunkSize` (a file that fits in one chunk
- * is read in one call), with a media type from the `mime` package, `ETag` and `Last-Modified` validators answered with 304s,
+ * is read in one call; one sent to its end with the default `chunkSize` is
+ * the runtime's own stream of the file, which `Deno.serve` sends without
+ * passing its bytes through JavaScript), with a media type from the `mime` package, `ETag` and `Last-Modified` validators answered with 304s,
  * single `Range` requests answered 206 (416 when unsatisfiable), and HEAD.
  *
  * A request can never leave the root: the path is the request's canonical
@@ -340,10 +342,35 @@ export async function serveFile(
     }
     return new Response(chunk, { status, headers });
   }
+  if (options.chunkSize === undefined && start + length === size) {
+    return tailResponse(file, start, { status, headers });
+  }
   return new Response(fileStream(file, start, length, chunkSize), {
     status,
     headers,
   });
+}
+
+/**
+ * The rest of `file` from `start` as the runtime's own stream of it, which
+ * `Deno.serve` sends from the file without a chunk through JavaScript:
+ * 30-40% more 1 MB files a second in half the memory of a stream read
+ * here (bench/README.md). The stream closes the file when done or
+ * cancelled. The declared `Content-Length` bounds what is sent: a file that
+ * grew is cut there, one that shrank ends the response early with an error.
+ */
+function tailResponse(
+  file: Deno.FsFile,
+  start: number,
+  init: { status: number; headers: Headers },
+): Response {
+  try {
+    if (start !== 0) file.seekSync(start, Deno.SeekMode.Start);
+  } catch (error) {
+    file.close();
+    return fileError(error);
+  }
+  return new Response(file.readable, init);
 }
 
 /** Reads exactly `length` bytes at `start`; throws if the file shrank. */

@@ -81,12 +81,20 @@ export interface RunningScript {
  */
 export async function runOnPort(
   script: string,
-  options: { stderr?: "inherit" | "null"; timeout?: number } = {},
+  options: {
+    stderr?: "inherit" | "null";
+    timeout?: number;
+    /** More environment variables for the script. */
+    env?: Record<string, string>;
+    /** A folder the script may read (`--allow-read`). */
+    allowRead?: string;
+  } = {},
 ): Promise<RunningScript> {
   const port = freePort();
+  const read = options.allowRead ? [`--allow-read=${options.allowRead}`] : [];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net", "--allow-env", script],
-    env: { PORT: String(port) },
+    args: ["run", "--allow-net", "--allow-env", ...read, script],
+    env: { ...options.env, PORT: String(port) },
     stdout: "null",
     stderr: options.stderr ?? "null",
   }).spawn();

@@ -1,7 +1,7 @@
 /**
  * HTTP load benchmark: raw `Deno.serve`, Hono and Pesto on the same
- * workloads, hello text, a JSON answer by id, an 80 KB byte body and a small
- * urlencoded form (plus `raw-strict`, raw `Deno.serve` checking Host as Pesto must
+ * workloads, hello text, a JSON answer by id, an 80 KB byte body, a 1 MB
+ * static file and a small urlencoded form (plus `raw-strict`, raw `Deno.serve` checking Host as Pesto must
  * and sending an explicit Content-Type, and `pesto-bundled`, the Pesto server
  * bundled into one file by `deno bundle`), loaded in turn with `wrk` on
  * 127.0.0.1, interleaved over rounds so that drift on a shared machine hits
@@ -60,6 +60,10 @@ const WORKLOADS: Record<
     path: "/file",
     servers: ["raw", "hono", "pesto", "pesto-bundled"],
   },
+  static: {
+    path: "/static/big.bin",
+    servers: ["raw", "hono", "pesto", "pesto-bundled"],
+  },
   form: {
     path: "/form",
     script: "post_form.lua",
@@ -100,10 +104,13 @@ async function measure(
   script: string,
   workload: string,
   options: Options,
+  staticDir: string,
 ): Promise<Sample> {
   const running = await runOnPort(script, {
     stderr: "inherit",
     timeout: 20_000,
+    env: { STATIC_DIR: staticDir },
+    allowRead: staticDir,
   });
   try {
     const base = running.base;
@@ -145,10 +152,17 @@ async function main(): Promise<void> {
   }
   const samples = new Map<string, Sample[]>();
   const outDir = await Deno.makeTempDir({ prefix: "pesto-bench-" });
+  // The static files the servers serve: one 1 MB file.
+  const staticDir = `${outDir}/static`;
+  await Deno.mkdir(staticDir);
+  await Deno.writeFile(
+    `${staticDir}/big.bin`,
+    new Uint8Array(1_000_000).fill(0x62),
+  );
   try {
     const scripts = await serverScripts(options.servers, outDir);
     for (let round = 1; round <= options.rounds; round++) {
-      await runRound(round, cells, scripts, samples, options);
+      await runRound(round, cells, scripts, samples, { options, staticDir });
     }
   } finally {
     await Deno.remove(outDir, { recursive: true });
@@ -177,12 +191,17 @@ async function runRound(
   cells: [string, string][],
   scripts: Record<string, string>,
   samples: Map<string, Sample[]>,
-  options: Options,
+  { options, staticDir }: { options: Options; staticDir: string },
 ): Promise<void> {
   // Rotate the order each round so no server always runs first.
   const order = cells.map((_, i) => cells[(i + round) % cells.length]);
   for (const [server, workload] of order) {
-    const sample = await measure(scripts[server], workload, options);
+    const sample = await measure(
+      scripts[server],
+      workload,
+      options,
+      staticDir,
+    );
     const key = `${server} ${workload}`;
     samples.set(key, [...(samples.get(key) ?? []), sample]);
     console.error(

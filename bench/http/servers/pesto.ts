@@ -1,9 +1,13 @@
 // Pesto: the same three routes.
-import { DispatcherApp, Response } from "@pesto/pesto";
+import { DispatcherApp, Response, serveStatic } from "@pesto/pesto";
 
 const port = Number(Deno.env.get("PORT") ?? 8000);
 const app = new DispatcherApp();
 const FILE = new Uint8Array(80_000).fill(0x61);
+const STATIC_DIR = Deno.env.get("STATIC_DIR");
+if (STATIC_DIR) {
+  app.match("/static/<path:path>", "GET", serveStatic(STATIC_DIR));
+}
 app.match(
   "/",
   "GET",

@@ -2,6 +2,7 @@
 const port = Number(Deno.env.get("PORT") ?? 8000);
 const USER = /^\/user\/(\d+)$/;
 const FILE = new Uint8Array(80_000).fill(0x61);
+const STATIC_DIR = Deno.env.get("STATIC_DIR");
 
 Deno.serve({ port, hostname: "127.0.0.1", onListen() {} }, async (request) => {
   const url = new URL(request.url);
@@ -16,6 +17,16 @@ Deno.serve({ port, hostname: "127.0.0.1", onListen() {} }, async (request) => {
   if (path === "/file" && request.method === "GET") {
     return new Response(FILE, {
       headers: { "content-type": "application/octet-stream" },
+    });
+  }
+  if (path === "/static/big.bin" && STATIC_DIR) {
+    const file = await Deno.open(`${STATIC_DIR}/big.bin`);
+    const { size } = await file.stat();
+    return new Response(file.readable, {
+      headers: {
+        "content-type": "application/octet-stream",
+        "content-length": String(size),
+      },
     });
   }
   if (path === "/form" && request.method === "POST") {
