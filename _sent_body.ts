@@ -70,11 +70,14 @@ export function releaseSentBody(
   if (!keys) return;
   const bytes = staticBytes(response, keys.inner);
   if (!bytes || bytes.byteLength < MIN_SIZE) return;
+  // An info made by hand (a test passing `remoteAddr`) has no `completed`.
+  const completed = info.completed as Promise<void> | undefined;
+  if (!completed) return;
   const sent = keys.sent;
   const release = () => {
     if ((response as unknown as Record<symbol, unknown>)[sent] !== true) return;
     const buffer = bytes.buffer;
     if (buffer instanceof ArrayBuffer && !buffer.detached) buffer.transfer(0);
   };
-  info.completed.then(release, release);
+  completed.then(release, release);
 }

@@ -111,9 +111,22 @@ Deno.test("bytes that JavaScript read from a served response are never released"
   }
 });
 
-Deno.test("a byte body made in-process is never released", async () => {
+Deno.test("a byte body made in-process is never released", async (t) => {
   const handler = toHandler(() => new Response(pattern(SIZE)));
-  const response = await handler(new globalThis.Request("http://x.test/"));
-  await settle();
-  assert.ok(isPattern(await response.bytes(), SIZE));
+  await t.step("without an info", async () => {
+    const response = await handler(new globalThis.Request("http://x.test/"));
+    await settle();
+    assert.ok(isPattern(await response.bytes(), SIZE));
+  });
+  await t.step("with an info made by hand", async () => {
+    const info = {
+      remoteAddr: { transport: "tcp", hostname: "203.0.113.7", port: 1234 },
+    } as Deno.ServeHandlerInfo;
+    const response = await handler(
+      new globalThis.Request("http://x.test/"),
+      info,
+    );
+    await settle();
+    assert.ok(isPattern(await response.bytes(), SIZE));
+  });
 });
