@@ -1,6 +1,7 @@
 // Reading request bodies within limits: a reader with a read deadline, the
 // whole-body reader behind json()/text()/bytes() and urlencoded forms, and
 // the charset decoders shared with the multipart reader.
+import { release } from "./_release.ts";
 import {
   LengthRequired,
   PayloadTooLarge,
@@ -241,28 +242,6 @@ export async function readLimited(
   // Joined into a copy: the chunks of a served body are done with.
   if (chunks.length > 1 && isServed(raw)) chunks.forEach(release);
   return joined;
-}
-
-/**
- * Hands the memory of `bytes` back now instead of at a later garbage
- * collection, by detaching its buffer; `bytes` then reads as empty. Only for
- * bytes whose buffer nothing else uses: a body or body chunk of a request
- * from `Deno.serve` (see `isServed`), or a copy made here. Under load the
- * collector runs too seldom for body buffers: a raw `Deno.serve` reading
- * 80 KB posts reached 300-550 MB of RSS, and 50-60 MB when it released each
- * body after use (bench/README.md).
- */
-export function release(bytes: Uint8Array): void {
-  const buffer = bytes.buffer;
-  if (bytes.byteOffset === 0 && buffer instanceof ArrayBuffer) {
-    if (!buffer.detached) buffer.transfer(0);
-  }
-}
-
-/** Whether `bytes` was released (its buffer detached). */
-export function isReleased(bytes: Uint8Array): boolean {
-  const buffer = bytes.buffer;
-  return buffer instanceof ArrayBuffer && buffer.detached;
 }
 
 /** Joins chunks whose total length is `size`. */

@@ -15,9 +15,9 @@ import {
   type Limit,
   parseHeaderParams,
   readWhole,
-  release,
   tooLarge,
 } from "./_body.ts";
+import { release } from "./_release.ts";
 import { isServed, requestHeader } from "./_host_header.ts";
 import { createSpoolFile, removeSpoolFile, spool, writeAll } from "./_spool.ts";
 import type { RequestLimits } from "./request.ts";

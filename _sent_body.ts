@@ -4,9 +4,9 @@
 // standard's "extract a body" copies a BufferSource), and `Deno.serve` holds
 // on to that copy only while it writes it; the copy is then left to a
 // garbage collection that, under load, comes too seldom for large buffers
-// (as it does for request bodies, see `_body.ts`): a Pesto app answering 1
-// MB bodies from memory peaked at 190-205 MB of RSS, and at 61 MB once each
-// copy was released after sending (bench/README.md).
+// (as it does for request bodies, see `_release.ts`): a Pesto app answering
+// 80 KB bodies from memory peaked at 138-139 MB of RSS, and at 61-62 MB once
+// each copy was released after sending (bench/README.md).
 //
 // The copy is released only when the server itself consumed the response:
 // Deno marks a response it sent under a private symbol of the response,
@@ -16,6 +16,8 @@
 // them, say) is never touched, and neither is one whose body became a stream
 // (`clone()`, `body`). A runtime that keeps these records differently gets
 // nothing released: the answer is the same, the memory comes back later.
+
+import { release } from "./_release.ts";
 
 // The symbols of a response's inner record and of the server's mark, found
 // on the first response that has both: undefined until looked for, null
@@ -74,10 +76,8 @@ export function releaseSentBody(
   const completed = info.completed as Promise<void> | undefined;
   if (!completed) return;
   const sent = keys.sent;
-  const release = () => {
-    if ((response as unknown as Record<symbol, unknown>)[sent] !== true) return;
-    const buffer = bytes.buffer;
-    if (buffer instanceof ArrayBuffer && !buffer.detached) buffer.transfer(0);
+  const releaseIfSent = () => {
+    if ((response as unknown as Record<symbol, unknown>)[sent]) release(bytes);
   };
-  completed.then(release, release);
+  completed.then(releaseIfSent, releaseIfSent);
 }

@@ -68,14 +68,8 @@ import {
   parseTarget,
   type Target,
 } from "./_path.ts";
-import {
-  decoderFor,
-  isReleased,
-  latin1,
-  type Limit,
-  readLimited,
-  release,
-} from "./_body.ts";
+import { decoderFor, latin1, type Limit, readLimited } from "./_body.ts";
+import { isReleased, release } from "./_release.ts";
 import { readMultipart } from "./_multipart.ts";
 import {
   beforeRequestDone,
