@@ -33,50 +33,53 @@ else await main();
 /** The baseline: the same routes on raw Deno.serve; prints its port. */
 async function rawServer(): Promise<void> {
   const { rawNotes } = await import("./_soak_raw.ts");
-  const served = Deno.serve({
-    hostname: "127.0.0.1",
-    port: 0,
-    onListen({ port }) {
-      console.log(port);
+  await listen(
+    (request) =>
+      new URL(request.url).pathname === "/__memory"
+        ? memoryReport()
+        : rawNotes(request),
+    {
+      onError: () => new Response("Internal Server Error", { status: 500 }),
     },
-    onError: () => new Response("Internal Server Error", { status: 500 }),
-  }, (request) => {
-    if (new URL(request.url).pathname !== "/__memory") {
-      return rawNotes(request);
-    }
-    (globalThis as { gc?: () => void }).gc?.();
-    return Response.json(Deno.memoryUsage());
-  });
-  await served.finished;
+  );
 }
 
 /** The notes app and a throwing route, on 127.0.0.1; prints its port. */
 async function server(): Promise<void> {
   const { app, makeFetch } = await import("../examples/notes.ts");
-  const { Response } = await import("@pesto/pesto");
   app.match("/fault", "GET", () => {
     throw new Error(FAULT);
   });
-  // Memory after a full collection, for the report (not part of the load).
-  app.match("/__memory", "GET", () => {
-    (globalThis as { gc?: () => void }).gc?.();
-    return Response.json(Deno.memoryUsage());
-  });
+  app.match("/__memory", "GET", memoryReport);
   // The injected faults are expected: keep them out of the log.
   const logError = console.error;
   console.error = (...args: unknown[]) => {
     if (args.some((a) => a instanceof Error && a.message === FAULT)) return;
     logError(...args);
   };
-  const fetch = makeFetch();
+  await listen(makeFetch());
+}
+
+/** Serves `handler` on 127.0.0.1 until stopped, printing its port. */
+async function listen(
+  handler: Deno.ServeHandler,
+  options: Pick<Deno.ServeOptions, "onError"> = {},
+): Promise<void> {
   const served = Deno.serve({
     hostname: "127.0.0.1",
     port: 0,
     onListen({ port }) {
       console.log(port);
     },
-  }, fetch);
+    ...options,
+  }, handler);
   await served.finished;
+}
+
+/** Memory after a full collection, for the report (not part of the load). */
+function memoryReport(): Response {
+  (globalThis as { gc?: () => void }).gc?.();
+  return Response.json(Deno.memoryUsage());
 }
 
 /** What the worker reports. */
@@ -109,16 +112,19 @@ async function worker(): Promise<void> {
     hostileStatuses: {},
     samples: [],
   };
+  const sample = (what: string) => {
+    if (report.samples.length < 20) report.samples.push(what);
+  };
   const wrong = (what: string) => {
     report.wrong++;
-    if (report.samples.length < 20) report.samples.push(what);
+    sample(what);
   };
   const count = (kind: string, status: number) => {
     report.requests++;
     report.byKind[kind] = (report.byKind[kind] ?? 0) + 1;
     if (status >= 500 && kind !== "fault") {
       report.unexpected5xx++;
-      if (report.samples.length < 20) report.samples.push(`${kind}: ${status}`);
+      sample(`${kind}: ${status}`);
     }
   };
 
@@ -195,7 +201,7 @@ async function worker(): Promise<void> {
           report.hostileStatuses[key] = (report.hostileStatuses[key] ?? 0) + 1;
           if (!expected.includes(r.status)) {
             report.hostileWrong++;
-            if (report.samples.length < 20) report.samples.push(key);
+            sample(key);
           }
         } else if (roll < 0.46) {
           await upload(n, i);

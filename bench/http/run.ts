@@ -1,8 +1,9 @@
 /**
  * HTTP load benchmark: raw `Deno.serve`, Hono and Pesto on the same
  * workloads, hello text, a JSON answer by id, an 80 KB byte body, a 1 MB
- * static file and a small urlencoded form (plus `raw-strict`, raw `Deno.serve` checking Host as Pesto must
- * and sending an explicit Content-Type, and `pesto-bundled`, the Pesto server
+ * static file and a small urlencoded form (plus `raw-strict`, raw
+ * `Deno.serve` checking Host as Pesto must and sending an explicit
+ * Content-Type, and `pesto-bundled`, the Pesto server
  * bundled into one file by `deno bundle`), loaded in turn with `wrk` on
  * 127.0.0.1, interleaved over rounds so that drift on a shared machine hits
  * every server alike.

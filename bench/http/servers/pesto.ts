@@ -1,4 +1,4 @@
-// Pesto: the same three routes.
+// Pesto: the same routes.
 import { DispatcherApp, Response, serveStatic } from "@pesto/pesto";
 
 const port = Number(Deno.env.get("PORT") ?? 8000);
