@@ -12,6 +12,7 @@ import {
   Response as PestoResponse,
   toHandler,
 } from "@pesto/pesto";
+import { releaseSentBody } from "../_sent_body.ts";
 
 const TEXT = "Hello, world!";
 const CHUNKS = [
@@ -89,6 +90,19 @@ Deno.bench("Pesto Response.addHeader().addCookie()", {
       path: "/",
     },
   );
+});
+
+// What every served response pays to learn whether its bytes are released
+// once sent (_sent_body.ts): a text body is not, so nothing waits.
+const SENT_TEXT = new Response(TEXT);
+Deno.bench("read a response's status", { group: "after sent" }, () => {
+  if (SENT_TEXT.status !== 200) throw new Error("unexpected status");
+});
+Deno.bench("releaseSentBody on a text response", {
+  group: "after sent",
+  baseline: true,
+}, () => {
+  releaseSentBody(SENT_TEXT, info);
 });
 
 Deno.bench("web Response.json", { group: "json" }, () => {
