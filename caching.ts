@@ -47,12 +47,23 @@ import {
   hasPreconditions,
   notModifiedHeaders,
   parseHttpDate,
-} from "./_conditional.ts";
-import { deriveRequest, replaceWithoutBody, withHeaders } from "./_compose.ts";
-import type { Handler, HandlerResult } from "./core.ts";
-import type { Request } from "./request.ts";
-import { Response } from "./response.ts";
-import type { Middleware } from "./middleware.ts";
+} from "./_http/conditional.ts";
+import { deriveRequest } from "./_message/record.ts";
+import type { Request } from "./_message/request.ts";
+import {
+  replaceWithoutBody,
+  Response,
+  withHeaders,
+} from "./_message/response.ts";
+import {
+  asHandler,
+  type Decorator,
+  type DualHandler,
+  type DualMiddleware,
+  type Handler,
+  handlerEntry,
+  middlewareEntry,
+} from "./_handler.ts";
 
 /** Options of {@linkcode withEtag} and {@linkcode makeEtag}. */
 export interface EtagOptions {
@@ -126,11 +137,12 @@ function base64url(bytes: Uint8Array): string {
     .replace(/\//g, "_").replace(/=+$/, "");
 }
 
-/** A handler wrapper: takes a handler and returns one like it. */
-// deno-lint-ignore no-explicit-any
-export type HandlerWrapper = <A extends any[]>(
-  handler: Handler<A>,
-) => Handler<A>;
+/**
+ * A handler wrapper: takes a handler and returns one like it.
+ *
+ * @deprecated Use {@linkcode Decorator}, the same type.
+ */
+export type HandlerWrapper = Decorator;
 
 const SAFE = new Set(["GET", "HEAD"]);
 
@@ -174,29 +186,32 @@ export function withEtag(
   // deno-lint-ignore no-explicit-any
   etagOf: (request: Request, ...args: any[]) => unknown,
   options: EtagOptions = {},
-): HandlerWrapper {
   // deno-lint-ignore no-explicit-any
-  return <A extends any[]>(handler: Handler<A>): Handler<A> =>
-  async (request: Request, ...args: A) => {
-    const value = await etagOf(request, ...args);
-    if (value === undefined || value === null) {
-      return await handler(request, ...args);
-    }
-    const etag = await makeEtag(value, options);
-    const verdict = evaluatePreconditions(request.method, request.headers, {
-      etag,
-      exists: true,
-    });
-    if (verdict === 304) {
-      return new Response(null, { status: 304, headers: { ETag: etag } });
-    }
-    if (verdict === 412) return preconditionFailed();
-    const response = await handler(request, ...args);
-    if (
-      !SAFE.has(request.method) || response.headers.has("etag") ||
-      response.status < 200 || response.status >= 300
-    ) return response;
-    return withHeaders(response, (h) => h.set("ETag", etag));
+): <A extends any[]>(handler: Handler<A>) => Handler<A> & DualHandler {
+  // deno-lint-ignore no-explicit-any
+  return <A extends any[]>(given: Handler<A>) => {
+    const handler = asHandler(given);
+    return handlerEntry(async (request: Request, ...args: A) => {
+      const value = await etagOf(request, ...args);
+      if (value === undefined || value === null) {
+        return await handler(request, ...args);
+      }
+      const etag = await makeEtag(value, options);
+      const verdict = evaluatePreconditions(request.method, request.headers, {
+        etag,
+        exists: true,
+      });
+      if (verdict === 304) {
+        return new Response(null, { status: 304, headers: { ETag: etag } });
+      }
+      if (verdict === 412) return preconditionFailed();
+      const response = await handler(request, ...args);
+      if (
+        !SAFE.has(request.method) || response.headers.has("etag") ||
+        response.status < 200 || response.status >= 300
+      ) return response;
+      return withHeaders(response, (h) => h.set("ETag", etag));
+    }) as Handler<A> & DualHandler;
   };
 }
 
@@ -242,8 +257,8 @@ function preconditionFailed(): Response {
  * assert.equal(since.status, 304);
  * ```
  */
-export function conditional(): Middleware {
-  return (next) => async (raw, info) => {
+export function conditional(): DualMiddleware {
+  return middlewareEntry((next) => async (raw, info) => {
     if (!hasPreconditions(raw.headers)) return next(raw, info);
     const method = raw.method.toUpperCase();
     if (SAFE.has(method)) {
@@ -260,7 +275,6 @@ export function conditional(): Middleware {
           response,
           304,
           notModifiedHeaders(response.headers),
-          info,
         );
       }
       response.body?.cancel().catch(() => {});
@@ -281,7 +295,7 @@ export function conditional(): Middleware {
       ]
     ) headers.delete(name);
     const probe = await next(
-      deriveRequest(raw, raw.url, undefined, {
+      deriveRequest(raw, raw.url, {}, {
         method: "HEAD",
         headers,
         body: null,
@@ -300,7 +314,7 @@ export function conditional(): Middleware {
       return preconditionFailed();
     }
     return next(raw, info);
-  };
+  }, "conditional()");
 }
 
 function lastModifiedOf(headers: Headers): number | undefined {
@@ -328,15 +342,16 @@ function lastModifiedOf(headers: Headers): number | undefined {
  * ```
  */
 // deno-lint-ignore no-explicit-any
-export function noCache<A extends any[]>(handler: Handler<A>): Handler<A> {
-  return async (request: Request, ...args: A): Promise<
-    Awaited<HandlerResult>
-  > => {
+export function noCache<A extends any[]>(
+  given: Handler<A>,
+): Handler<A> & DualHandler {
+  const handler = asHandler(given);
+  return handlerEntry(async (request: Request, ...args: A) => {
     const response = await handler(request, ...args);
     return withHeaders(response, (headers) => {
       headers.set("Cache-Control", "no-cache, no-store, must-revalidate");
       headers.set("Pragma", "no-cache");
       headers.set("Expires", "Mon, 26 Jul 1997 05:00:00 GMT");
     });
-  };
+  }) as Handler<A> & DualHandler;
 }

@@ -58,10 +58,10 @@ import {
   notModifiedHeaders,
   parseEntityTag,
   parseHttpDate,
-} from "./_conditional.ts";
-import type { Handler } from "./core.ts";
-import type { Request } from "./request.ts";
-import { Response } from "./response.ts";
+} from "./_http/conditional.ts";
+import type { Request } from "./_message/request.ts";
+import { Response } from "./_message/response.ts";
+import { type DualHandler, handlerEntry } from "./_handler.ts";
 
 /** Options of {@linkcode serveFile} (and {@linkcode serveStatic}). */
 export interface ServeFileOptions {
@@ -463,7 +463,7 @@ const BAD_SEGMENT = /^\.\.?$|[\\\0]/;
 export function serveStatic(
   root: string,
   options: ServeStaticOptions = {},
-): Handler<[params?: { path?: unknown }]> {
+): DualHandler {
   const realRoot = Deno.realPathSync(root);
   if (!Deno.statSync(realRoot).isDirectory) {
     throw new TypeError(`Cannot serve "${root}": it is not a directory`);
@@ -478,7 +478,7 @@ export function serveStatic(
   const hidden = (relative: string) =>
     !options.dotfiles && relative.split("/").some((s) => s.startsWith("."));
 
-  return (request, params) => {
+  return handlerEntry((request: Request, params?: { path?: unknown }) => {
     const method = request.method;
     if (method !== "GET" && method !== "HEAD") return methodNotAllowed();
     const wanted = typeof params?.path === "string"
@@ -519,5 +519,5 @@ export function serveStatic(
       }
     } else if (wanted.endsWith("/")) return notFound();
     return serveFile(request, real, options);
-  };
+  });
 }

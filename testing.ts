@@ -38,22 +38,16 @@
  * @module
  */
 import type { CookieJar } from "tough-cookie";
-import { type Handler, toHandler } from "./core.ts";
-import { makeQuery, type QueryInit } from "./request.ts";
+import { makeQuery, type QueryInit } from "./_http/query.ts";
+import { kOwnBodies } from "./_message/record.ts";
+import { type Servable, servableFetch } from "./_handler.ts";
 
 /**
- * What a {@linkcode TestApp} can call: an object with a `fetch` method
- * (a `DispatcherApp`, a Hono app, `{ fetch: handler }`), or a Pesto
- * handler.
+ * What a {@linkcode TestApp} can call.
+ *
+ * @deprecated Use {@linkcode Servable}, the same type.
  */
-export type TestTarget =
-  | {
-    fetch: (
-      request: globalThis.Request,
-      info?: Deno.ServeHandlerInfo,
-    ) => globalThis.Response | Promise<globalThis.Response>;
-  }
-  | Handler<[]>;
+export type TestTarget = Servable;
 
 /** Options of `new TestApp(app, options)`. */
 export interface TestAppOptions {
@@ -284,7 +278,7 @@ export class TestApp {
   #fetch: (
     request: globalThis.Request,
     info?: Deno.ServeHandlerInfo,
-  ) => globalThis.Response | Promise<globalThis.Response>;
+  ) => Promise<globalThis.Response>;
   #options: TestAppOptions;
   #baseUrl: URL;
   #jar?: Promise<CookieJar>;
@@ -292,8 +286,10 @@ export class TestApp {
   /**
    * Creates a test client for an app.
    *
-   * @param app A `DispatcherApp` or any object with `fetch`, or a Pesto
-   *   handler.
+   * @param app A `DispatcherApp` or any object with `fetch`, a function
+   *   the library made (`toHandler`'s, `compose`'s, a middleware's, ...),
+   *   or a Pesto handler. A fetch handler of your own goes in as
+   *   `{ fetch: handler }`.
    * @param options Base URL, redirects, default headers, client address.
    * @throws {TypeError} When `app` is neither, or `baseUrl` is not an
    *   absolute http(s) URL.
@@ -310,16 +306,8 @@ export class TestApp {
    * assert.equal((await client.get("/a", { query: { b: "1" } })).text, "https://example.com/a?b=1");
    * ```
    */
-  constructor(app: TestTarget, options: TestAppOptions = {}) {
-    if (typeof app === "function") {
-      this.#fetch = toHandler(app);
-    } else if (app && typeof app.fetch === "function") {
-      this.#fetch = (request, info) => app.fetch(request, info);
-    } else {
-      throw new TypeError(
-        "Cannot test the app: give an object with a fetch method or a Pesto handler",
-      );
-    }
+  constructor(app: Servable, options: TestAppOptions = {}) {
+    this.#fetch = servableFetch(app, {}, "the app in TestApp");
     this.#options = options;
     this.#baseUrl = new URL(options.baseUrl ?? "http://localhost");
     if (!/^https?:$/.test(this.#baseUrl.protocol)) {
@@ -683,13 +671,19 @@ export class TestApp {
     });
     let done!: () => void;
     const completed = new Promise<void>((resolve) => done = resolve);
-    const info: Deno.ServeHandlerInfo<Deno.NetAddr> = {
+    const info: Deno.ServeHandlerInfo<Deno.NetAddr> & {
+      [kOwnBodies]?: boolean;
+    } = {
       remoteAddr: {
         transport: "tcp",
         hostname: this.#options.remoteAddr ?? "127.0.0.1",
         port: 50000,
       },
       completed,
+      // The body is this request's own, as a served one is (its buffers are
+      // released once the response is sent), unless it is the caller's
+      // stream, whose chunks the caller may keep.
+      [kOwnBodies]: !(body instanceof ReadableStream),
     };
     try {
       const response = await this.#fetch(request, info);

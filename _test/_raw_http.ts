@@ -2,7 +2,7 @@
 // over Deno.connect (new Request() would normalise hostile targets away) and
 // reads one response. Everything is bounded: connections time out and are
 // always closed.
-import { concat } from "../_body.ts";
+import { concat } from "../_message/body.ts";
 
 /** A response read off the wire. */
 export interface RawResponse {

@@ -22,7 +22,7 @@ import {
   toHandler,
   verifyCookieValue,
 } from "@pesto/pesto";
-import { canonicalPath, parseTarget } from "../_path.ts";
+import { canonicalPath, parseTarget } from "../_http/path.ts";
 import { multipartBody } from "./_raw_http.ts";
 
 Deno.test("canonicalPath() and DispatcherApp.match() refuse a lone surrogate with their own errors", () => {

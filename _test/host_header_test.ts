@@ -1,7 +1,7 @@
 // The Host header read without exposing the request's Headers: the same
 // answer as `headers.get("host")`, for served and in-process requests.
 import assert from "node:assert/strict";
-import { hostHeader } from "../_host_header.ts";
+import { hostHeader } from "../_runtime/served_request.ts";
 import { rawRequest, startServer } from "./_raw_http.ts";
 
 Deno.test("hostHeader() of a served request is what headers.get() gives", async () => {

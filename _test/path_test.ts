@@ -9,7 +9,7 @@ import {
   isSimplePath,
   isValidHost,
   parseTarget,
-} from "../_path.ts";
+} from "../_http/path.ts";
 import fc from "fast-check";
 
 Deno.test("canonicalPath() resolves, collapses and decodes once", async (t) => {

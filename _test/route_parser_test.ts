@@ -1,7 +1,7 @@
 // The private pattern parser: what the public tests cannot reach directly.
 import assert from "node:assert/strict";
 import { BUILTIN_CONVERTERS, type Converter } from "@pesto/pesto";
-import { cannotMatchSlash, parsePattern } from "../_route_parser.ts";
+import { cannotMatchSlash, parsePattern } from "../_routing/pattern.ts";
 
 const converters = BUILTIN_CONVERTERS as unknown as Record<string, Converter>;
 

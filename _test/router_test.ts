@@ -2,8 +2,8 @@
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { BUILTIN_CONVERTERS, type Converter } from "@pesto/pesto";
-import { parsePattern } from "../_route_parser.ts";
-import { Router } from "../_router.ts";
+import { parsePattern } from "../_routing/pattern.ts";
+import { Router } from "../_routing/router.ts";
 
 // A converter whose parse refuses some text its regex accepts, so that
 // "matched but not converted" is exercised too.

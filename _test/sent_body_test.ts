@@ -62,19 +62,27 @@ Deno.test("a served byte body of 4 KiB or more is released once sent, after arri
         .arrayBuffer(),
     );
   try {
-    await t.step("Pesto and web responses, 20 at once", async () => {
-      const paths = Array.from(
-        { length: 20 },
-        (_, i) => i % 2 ? "/web" : "/pesto",
-      );
-      const bodies = await Promise.all(paths.map(get));
-      assert.ok(bodies.every((body) => isPattern(body, SIZE)));
-      await settle();
-      assert.equal(sent.length, 20);
-      for (const response of sent) {
-        assert.equal(runtimeCopy(response).byteLength, 0);
-      }
-    });
+    await t.step(
+      "Pesto responses are released, web ones (which may have been cloned) kept, 20 at once",
+      async () => {
+        const paths = Array.from(
+          { length: 20 },
+          (_, i) => i % 2 ? "/web" : "/pesto",
+        );
+        const bodies = await Promise.all(paths.map(get));
+        assert.ok(bodies.every((body) => isPattern(body, SIZE)));
+        await settle();
+        assert.equal(sent.length, 20);
+        for (const response of sent) {
+          // A clone of a web response shares the runtime's bytes, and the
+          // library cannot see one being made: only Pesto's own are released.
+          assert.equal(
+            runtimeCopy(response).byteLength,
+            response instanceof Response ? 0 : SIZE,
+          );
+        }
+      },
+    );
     await t.step("the application's own bytes are not touched", () => {
       assert.ok(isPattern(bytes, SIZE));
     });

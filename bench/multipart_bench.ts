@@ -4,8 +4,8 @@
 // run. Run with `deno bench --allow-all bench/multipart_bench.ts`.
 import { parseMultipartRequest } from "@remix-run/multipart-parser";
 import { Request } from "@pesto/pesto";
-import { runRequestCleanups } from "../_context.ts";
-import { concat } from "../_body.ts";
+import { recordOf, runRequestCleanups } from "../_message/record.ts";
+import { concat } from "../_message/body.ts";
 
 const BOUNDARY = "----PestoBenchBoundary7MA4YWxkTrZu0gW";
 const encoder = new TextEncoder();
@@ -73,7 +73,7 @@ async function pesto(body: Uint8Array, limits = bigLimits): Promise<void> {
   const raw = request(body);
   const form = await new Request(raw, { limits }).form();
   if (form.size === 0) throw new Error("empty form");
-  await runRequestCleanups(raw);
+  await runRequestCleanups(recordOf(raw)!);
 }
 
 async function native(body: Uint8Array): Promise<void> {

@@ -12,7 +12,7 @@ import {
   Response as PestoResponse,
   toHandler,
 } from "@pesto/pesto";
-import { releaseSentBody } from "../_sent_body.ts";
+import { releaseSentBody } from "../_runtime/sent_body.ts";
 
 const TEXT = "Hello, world!";
 const CHUNKS = [
@@ -102,7 +102,7 @@ Deno.bench("releaseSentBody on a text response", {
   group: "after sent",
   baseline: true,
 }, () => {
-  releaseSentBody(SENT_TEXT, info);
+  releaseSentBody(SENT_TEXT, info, () => true);
 });
 
 Deno.bench("web Response.json", { group: "json" }, () => {

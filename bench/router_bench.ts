@@ -14,8 +14,8 @@ import { TrieRouter } from "hono/router/trie-router";
 import { SmartRouter } from "hono/router/smart-router";
 import FindMyWay from "find-my-way";
 import { BUILTIN_CONVERTERS } from "../dispatch.ts";
-import { parsePattern } from "../_route_parser.ts";
-import { Router } from "../_router.ts";
+import { parsePattern } from "../_routing/pattern.ts";
+import { Router } from "../_routing/router.ts";
 
 /** One route, in Pesto's syntax and in the `:param` syntax of the others. */
 interface RouteDef {

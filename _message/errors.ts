@@ -1,6 +1,7 @@
-// The HTTP error classes. They live in this leaf module so that core.ts and
-// request.ts can both export them without an import cycle.
-import { Response, STATUS_TEXT } from "./response.ts";
+// The HTTP error classes, above the response they answer with and below
+// everything that throws them.
+import { Response } from "./response.ts";
+import { STATUS_TEXT } from "../_http/status.ts";
 
 /** Options of {@linkcode HttpError}. */
 export interface HttpErrorOptions {

@@ -3,24 +3,30 @@
 // memory within maxFieldSize, files in memory up to maxFileMemorySize and in
 // a temporary file above it. Every limit is counted on the bytes that
 // arrive; a malformed body is a 400, never a partial or empty form.
-import { MultiDict } from "./multidict.ts";
-import { FileUpload, type FileUploadOptions } from "./upload.ts";
-import { onRequestDone } from "./_context.ts";
-import { RequestParseError } from "./_errors.ts";
+import { MultiDict } from "../multidict.ts";
+import { release } from "../_runtime/release.ts";
+import { requestHeader } from "../_runtime/served_request.ts";
+import { decoderFor, parseHeaderParams } from "../_http/charset.ts";
+import { RequestParseError } from "./errors.ts";
 import {
   checkDeclaredLength,
   concat,
   DeadlineReader,
-  decoderFor,
   type Limit,
-  parseHeaderParams,
   readWhole,
   tooLarge,
-} from "./_body.ts";
-import { release } from "./_release.ts";
-import { isServed, requestHeader } from "./_host_header.ts";
-import { createSpoolFile, removeSpoolFile, spool, writeAll } from "./_spool.ts";
-import type { RequestLimits } from "./request.ts";
+} from "./body.ts";
+import type { RequestLimits } from "./limits.ts";
+import { onRequestDone, type RequestRecord } from "./record.ts";
+import {
+  createSpoolFile,
+  type FileUpload,
+  type FileUploadOptions,
+  makeUpload,
+  removeSpoolFile,
+  UploadContent,
+  writeAll,
+} from "./upload.ts";
 
 type Limits = Readonly<Required<RequestLimits>>;
 
@@ -39,13 +45,20 @@ function malformed(why: string): RequestParseError {
 /**
  * Reads a `multipart/form-data` body into a form. `charset` decodes text
  * fields that do not name their own. The temporary files are removed once
- * the response to `raw` has been sent, or at once when reading fails.
+ * the response to the request (`record`) has been sent, or at once when
+ * reading fails. When `ownsBody`, the body's buffers belong to this request
+ * alone and are released once done with.
  */
 export async function readMultipart(
   raw: globalThis.Request,
-  limits: Limits,
-  charset: string,
+  options: {
+    limits: Limits;
+    charset: string;
+    record: RequestRecord;
+    ownsBody: boolean;
+  },
 ): Promise<MultiDict<string | FileUpload>> {
+  const { limits, charset, record, ownsBody } = options;
   const type = requestHeader(raw, "content-type") ?? "";
   const boundary = parseHeaderParams(type).params.get("boundary");
   if (!boundary) throw malformed("no boundary");
@@ -61,7 +74,7 @@ export async function readMultipart(
   }
   decoderFor(charset);
   const parser = new MultipartParser(boundary, limits, charset);
-  onRequestDone(raw, () => parser.dispose());
+  onRequestDone(record, () => parser.dispose());
   // A body of declared length that fits the memory allowed for one file is
   // read natively in one piece: reading it through raw.body's stream costs
   // more time and grows RSS under load.
@@ -69,7 +82,7 @@ export async function readMultipart(
     try {
       const whole = await readWhole(raw, limits.bodyTimeout);
       // The uploads held in memory are views of it: it goes with them.
-      if (isServed(raw)) parser.releaseWithUploads(whole);
+      if (ownsBody) parser.releaseWithUploads(whole);
       await parser.write(whole);
       return parser.end();
     } catch (error) {
@@ -80,7 +93,7 @@ export async function readMultipart(
   if (!raw.body) throw malformed("no body");
   // Chunks of a served body belong to no one else: each is released once
   // nothing holds a view of it.
-  if (isServed(raw)) parser.releaseChunks();
+  if (ownsBody) parser.releaseChunks();
   const reader = new DeadlineReader(raw.body, limits.bodyTimeout);
   let size = 0;
   try {
@@ -196,19 +209,20 @@ class FileSink implements Sink {
     if (this.#file) {
       this.#file.close();
       this.#parser.closed();
-      form.append(
-        this.#name,
-        spool.upload(this.#path!, this.#size, this.#options),
-      );
+      const content = new UploadContent({
+        path: this.#path!,
+        size: this.#size,
+      });
+      form.append(this.#name, makeUpload(content, this.#options));
     } else {
       const chunks = this.#chunks;
       this.#chunks = [];
       let bytes = concat(chunks, this.#size);
       // A view of a chunk that will be released: the upload gets a copy.
       if (chunks.length === 1 && this.#parser.releasing) bytes = bytes.slice();
-      const upload = new FileUpload(bytes, this.#options);
-      this.#parser.heldInMemory(upload);
-      form.append(this.#name, upload);
+      const content = new UploadContent({ bytes });
+      this.#parser.heldInMemory(content);
+      form.append(this.#name, makeUpload(content, this.#options));
     }
   }
 
@@ -237,7 +251,7 @@ class MultipartParser {
   // Chunks written but not released yet: a sink may still view them.
   #held: Uint8Array[] = [];
   // Uploads held in memory, released with the temporary files.
-  #uploads: FileUpload[] = [];
+  #uploads: UploadContent[] = [];
   // A whole served body whose views the uploads are, released with them.
   #whole?: Uint8Array;
 
@@ -276,7 +290,7 @@ class MultipartParser {
   }
 
   /** Takes note of an upload held in memory, released on `dispose()`. */
-  heldInMemory(upload: FileUpload): void {
+  heldInMemory(upload: UploadContent): void {
     this.#uploads.push(upload);
   }
 
@@ -303,7 +317,7 @@ class MultipartParser {
   dispose(): Promise<void> {
     return this.#disposed ??= (async () => {
       for (const upload of this.#uploads) {
-        const bytes = spool.release(upload);
+        const bytes = upload.release();
         if (bytes && this.#releasing) release(bytes);
       }
       this.#uploads = [];

@@ -12,7 +12,7 @@
 // route that matches, as the linear scan `findLinear` does; a static route
 // that no earlier route can match is answered from one Map lookup of the
 // whole path. Adding a route drops the compiled trees.
-import { decodeSegment } from "./_path.ts";
+import { decodeSegment } from "../_http/path.ts";
 import {
   type Converter,
   escapeRegex,
@@ -20,7 +20,7 @@ import {
   isInt,
   type ParsedPattern,
   type Step,
-} from "./_route_parser.ts";
+} from "./pattern.ts";
 
 /** Converted params by placeholder name (or anonymous position). */
 export type Params = Record<string | number, unknown>;

@@ -9,7 +9,7 @@
 // absolute-form target ("GET http://h:1/p HTTP/1.1") the URL carries the
 // target's scheme and authority instead of the Host header, as RFC 9112
 // says: both are validated here like a Host header.
-import { RequestParseError } from "./_errors.ts";
+import { RequestParseError } from "../_message/errors.ts";
 
 /** The parts of a request target that the library works from. */
 export interface Target {

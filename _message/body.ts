@@ -1,14 +1,13 @@
-// Reading request bodies within limits: a reader with a read deadline, the
-// whole-body reader behind json()/text()/bytes() and urlencoded forms, and
-// the charset decoders shared with the multipart reader.
-import { release } from "./_release.ts";
+// Reading request bodies within limits: a reader with a read deadline, and
+// the whole-body reader behind json()/text()/bytes() and urlencoded forms.
+import { release } from "../_runtime/release.ts";
+import { requestHeader } from "../_runtime/served_request.ts";
 import {
   LengthRequired,
   PayloadTooLarge,
   RequestParseError,
   RequestTimeout,
-} from "./_errors.ts";
-import { isServed, requestHeader } from "./_host_header.ts";
+} from "./errors.ts";
 
 /** A limit: its value and its name in `RequestLimits`, for messages. */
 export interface Limit {
@@ -208,13 +207,15 @@ function tick(): void {
  * `Content-Length` over `limit` is rejected before reading, a body that
  * grows past it is cancelled with a 413, and one that stalls past `timeout`
  * ms is cancelled with a 408. `what` names the limit in the 413's message.
+ * When `ownsBody`, the chunks belong to this request alone and are released
+ * once joined.
  */
 export async function readLimited(
   raw: globalThis.Request,
   limit: Limit,
-  timeout: number,
-  what = "Body",
+  options: { timeout: number; what: string; ownsBody: boolean },
 ): Promise<Uint8Array> {
+  const { timeout, what } = options;
   const declared = checkDeclaredLength(raw, limit, what);
   if (raw.bodyUsed) {
     throw new TypeError("Cannot read the body: it was already read");
@@ -240,7 +241,7 @@ export async function readLimited(
   }
   const joined = concat(chunks, size);
   // Joined into a copy: the chunks of a served body are done with.
-  if (chunks.length > 1 && isServed(raw)) chunks.forEach(release);
+  if (chunks.length > 1 && options.ownsBody) chunks.forEach(release);
   return joined;
 }
 
@@ -257,73 +258,4 @@ export function concat(
     offset += chunk.byteLength;
   }
   return out;
-}
-
-const decoders = new Map<string, TextDecoder>();
-
-/**
- * A lenient decoder for `charset` (invalid bytes become U+FFFD); a 400 for
- * a charset `TextDecoder` does not know.
- */
-export function decoderFor(charset: string): TextDecoder {
-  const key = charset.toLowerCase();
-  let decoder = decoders.get(key);
-  if (!decoder) {
-    try {
-      decoder = new TextDecoder(charset);
-    } catch {
-      throw new RequestParseError(`Unknown charset "${charset.slice(0, 40)}"`);
-    }
-    if (decoders.size < 64) decoders.set(key, decoder);
-  }
-  return decoder;
-}
-
-/** Bytes carried in a string, one char per byte (ISO-8859-1). */
-export function latin1(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i += 8192) {
-    out += String.fromCharCode(...bytes.subarray(i, i + 8192));
-  }
-  return out;
-}
-
-/**
- * The parameters of a header value such as `Content-Type` or
- * `Content-Disposition` (`type; a=b; c="d \"e\""`): the lower-cased type and
- * the parameters by lower-cased name (the first of a repeated name wins).
- * Quoted values lose their quotes, and their backslash escapes unless
- * `literal` (browsers send file names such as `C:\x.txt` as they are, and
- * escape `"` as `%22`). Never throws.
- */
-export function parseHeaderParams(
-  value: string,
-  literal = false,
-): { type: string; params: Map<string, string> } {
-  const params = new Map<string, string>();
-  let i = value.indexOf(";");
-  const type = (i === -1 ? value : value.slice(0, i)).trim().toLowerCase();
-  while (i !== -1 && i < value.length) {
-    i++;
-    const eq = value.indexOf("=", i);
-    if (eq === -1) break;
-    const name = value.slice(i, eq).trim().toLowerCase();
-    let j = eq + 1;
-    while (value[j] === " " || value[j] === "\t") j++;
-    let text = "";
-    if (value[j] === '"') {
-      j++;
-      while (j < value.length && value[j] !== '"') {
-        if (!literal && value[j] === "\\" && j + 1 < value.length) j++;
-        text += value[j++];
-      }
-      i = value.indexOf(";", j);
-    } else {
-      const end = value.indexOf(";", j);
-      text = (end === -1 ? value.slice(j) : value.slice(j, end)).trim();
-      i = end;
-    }
-    if (name !== "" && !params.has(name)) params.set(name, text);
-  }
-  return { type, params };
 }

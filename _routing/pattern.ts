@@ -21,7 +21,7 @@
 //   tail    from the first segment holding a placeholder that spans
 //           segments (`path`) to the end of the pattern: one regex over the
 //           rest of the path.
-import { encodeSegment } from "./_path.ts";
+import { encodeSegment } from "../_http/path.ts";
 
 /**
  * A URL converter: the regex its placeholder matches (against the

@@ -1,0 +1,314 @@
+// Uploaded files: the `FileUpload` class, where its content is kept, and
+// the temporary files that hold large uploads (made on demand, removed when
+// their request is done, and any left over removed when the process exits
+// normally). The public face is upload.ts.
+/** Options of `new FileUpload(content, options)`. */
+export interface FileUploadOptions {
+  /**
+   * The file name the client sent; only its base name is kept.
+   * @default {""}
+   */
+  filename?: string;
+  /**
+   * The media type.
+   * @default {"application/octet-stream"}
+   */
+  contentType?: string;
+  /**
+   * The headers of the multipart part.
+   * @default {new Headers()}
+   */
+  headers?: HeadersInit;
+}
+
+/**
+ * A file sent in a `multipart/form-data` body.
+ *
+ * @example
+ * ```ts
+ * import { FileUpload, Request } from "@pesto/pesto";
+ * import assert from "node:assert/strict";
+ *
+ * const body = new FormData();
+ * body.append("photo", new File(["GIF89a"], "../../cat.gif", { type: "image/gif" }));
+ * const request = new Request(new globalThis.Request("http://x.test/", { method: "POST", body }));
+ * const photo = (await request.files()).get("photo");
+ * assert.ok(photo instanceof FileUpload);
+ * assert.equal(photo.filename, "cat.gif");
+ * assert.equal(photo.contentType, "image/gif");
+ * assert.equal(await photo.text(), "GIF89a");
+ * ```
+ */
+export class FileUpload {
+  /** The base name of the file, as the client sent it ("" when none). */
+  readonly filename: string;
+  /** The media type, lower case, without parameters. */
+  readonly contentType: string;
+  /** The headers of the multipart part. */
+  readonly headers: Headers;
+  /** The size in bytes. */
+  readonly size: number;
+  #content: UploadContent;
+
+  /**
+   * An upload held in memory (the multipart reader makes larger ones that
+   * live in a temporary file).
+   *
+   * @param content The content.
+   * @param options The file name, media type and part headers.
+   *
+   * @example
+   * ```ts
+   * import { FileUpload } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const upload = new FileUpload(new Uint8Array([1, 2, 3]), { filename: "a.bin" });
+   * assert.equal(upload.contentType, "application/octet-stream");
+   * assert.deepEqual(await upload.bytes(), new Uint8Array([1, 2, 3]));
+   * ```
+   */
+  constructor(content: Uint8Array, options: FileUploadOptions = {}) {
+    this.filename = baseName(options.filename ?? "");
+    const type = (options.contentType ?? "").split(";")[0].trim()
+      .toLowerCase();
+    this.contentType = type || "application/octet-stream";
+    this.headers = new Headers(options.headers);
+    this.#content = (options as InternalOptions)[kContent] ??
+      new UploadContent({ bytes: content });
+    this.size = this.#content.size;
+  }
+
+  /**
+   * The content of an upload held in memory (one with no temporary file);
+   * throws once it was released.
+   */
+  #memory(): Uint8Array {
+    const bytes = this.#content.bytes;
+    if (bytes === undefined) {
+      throw new Deno.errors.NotFound(
+        "The upload was released once its response was sent: read or save() it in the handler",
+      );
+    }
+    return bytes;
+  }
+
+  /**
+   * The content as a stream. It can be called more than once, each time
+   * from the start.
+   *
+   * @returns A stream of the bytes.
+   * @throws {Deno.errors.NotFound} When the upload was released: its
+   *   response has been sent.
+   *
+   * @example
+   * ```ts
+   * import { FileUpload } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const upload = new FileUpload(new TextEncoder().encode("abc"));
+   * assert.equal(await new Response(upload.stream()).text(), "abc");
+   * ```
+   */
+  stream(): ReadableStream<Uint8Array> {
+    if (this.#content.path !== undefined) {
+      // Opened now, so the stream still reads after the file is removed.
+      return Deno.openSync(this.#content.path, { read: true }).readable;
+    }
+    const bytes = this.#memory();
+    return new ReadableStream({
+      type: "bytes",
+      start(controller) {
+        if (bytes.byteLength) controller.enqueue(bytes.slice());
+        controller.close();
+      },
+    });
+  }
+
+  /**
+   * The whole content.
+   *
+   * @returns A copy of the bytes.
+   * @throws {Deno.errors.NotFound} When the upload was released: its
+   *   response has been sent.
+   *
+   * @example
+   * ```ts
+   * import { FileUpload } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const upload = new FileUpload(new Uint8Array([7]));
+   * assert.deepEqual(await upload.bytes(), new Uint8Array([7]));
+   * ```
+   */
+  async bytes(): Promise<Uint8Array> {
+    if (this.#content.path !== undefined) {
+      return await Deno.readFile(this.#content.path);
+    }
+    return this.#memory().slice();
+  }
+
+  /**
+   * The content decoded as text: with the `charset` parameter of the part's
+   * `Content-Type`, else UTF-8 (invalid bytes become U+FFFD).
+   *
+   * @returns The text.
+   * @throws {RangeError} When the charset is unknown.
+   * @throws {Deno.errors.NotFound} When the upload was released: its
+   *   response has been sent.
+   *
+   * @example
+   * ```ts
+   * import { FileUpload } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const latin = new FileUpload(new Uint8Array([0x63, 0x61, 0x66, 0xe9]), {
+   *   headers: { "content-type": "text/plain; charset=ISO-8859-1" },
+   * });
+   * assert.equal(await latin.text(), "caf\u00e9");
+   * ```
+   */
+  async text(): Promise<string> {
+    const type = this.headers.get("content-type") ?? "";
+    const charset = /;\s*charset\s*=\s*"?([\w.:-]+)"?/i.exec(type)?.[1];
+    return new TextDecoder(charset ?? "utf-8").decode(await this.bytes());
+  }
+
+  /**
+   * Writes the content to a file (created, or truncated).
+   *
+   * @param path Where to write.
+   * @returns When the file is written.
+   * @throws {Deno.errors.NotFound} When the directory does not exist, or
+   *   the upload was released (its response has been sent).
+   *
+   * @example
+   * ```ts
+   * import { FileUpload } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const path = await Deno.makeTempFile();
+   * await new FileUpload(new TextEncoder().encode("kept")).save(path);
+   * assert.equal(await Deno.readTextFile(path), "kept");
+   * await Deno.remove(path);
+   * ```
+   */
+  async save(path: string | URL): Promise<void> {
+    if (this.#content.path !== undefined) {
+      await Deno.copyFile(this.#content.path, path);
+    } else await Deno.writeFile(path, this.#memory());
+  }
+}
+
+/** The base name of a client file name: no directories, no "." or "..". */
+function baseName(name: string): string {
+  const cut = Math.max(name.lastIndexOf("/"), name.lastIndexOf("\\")) + 1;
+  const base = name.slice(cut).replace(/^[A-Za-z]:/, "")
+    // deno-lint-ignore no-control-regex
+    .replace(/[\u0000-\u001f\u007f]/g, "");
+  return base === "." || base === ".." ? "" : base;
+}
+
+/**
+ * Where an upload's content is: in memory, or in a temporary file. The
+ * multipart reader keeps it to release the memory once the response is sent.
+ */
+export class UploadContent {
+  /** The bytes of an upload held in memory, until released. */
+  bytes: Uint8Array | undefined;
+  /** The temporary file of a spooled upload. */
+  readonly path: string | undefined;
+  /** The size in bytes. */
+  readonly size: number;
+
+  constructor(where: { bytes: Uint8Array } | { path: string; size: number }) {
+    if ("path" in where) {
+      this.bytes = undefined;
+      this.path = where.path;
+      this.size = where.size;
+    } else {
+      this.bytes = where.bytes;
+      this.path = undefined;
+      this.size = where.bytes.byteLength;
+    }
+  }
+
+  /**
+   * Makes the upload unreadable, as a spooled one is once its file is
+   * removed, and returns the bytes it held in memory, if any.
+   */
+  release(): Uint8Array | undefined {
+    const bytes = this.bytes;
+    this.bytes = undefined;
+    return bytes;
+  }
+}
+
+// The content of an upload made by the multipart reader, under a private
+// key of the options so it never shows in the public signature.
+const kContent = Symbol("pesto.uploadContent");
+type InternalOptions = FileUploadOptions & { [kContent]?: UploadContent };
+const EMPTY = new Uint8Array(0);
+
+/** An upload of the multipart reader, over `content`. */
+export function makeUpload(
+  content: UploadContent,
+  options: FileUploadOptions,
+): FileUpload {
+  const internal: InternalOptions = { ...options, [kContent]: content };
+  return new FileUpload(EMPTY, internal);
+}
+
+// Temporary files.
+
+const live = new Set<string>();
+let listening = false;
+
+function removeLeftovers(): void {
+  for (const path of live) {
+    try {
+      Deno.removeSync(path);
+    } catch { /* already gone */ }
+  }
+  live.clear();
+}
+
+/** Makes a temporary file for an upload and opens it for writing. */
+export async function createSpoolFile(): Promise<
+  { path: string; file: Deno.FsFile }
+> {
+  if (!listening) {
+    listening = true;
+    globalThis.addEventListener("unload", removeLeftovers);
+  }
+  const path = await Deno.makeTempFile({ prefix: "pesto-upload-" });
+  live.add(path);
+  try {
+    return { path, file: await Deno.open(path, { write: true }) };
+  } catch (error) {
+    await removeSpoolFile(path);
+    throw error;
+  }
+}
+
+/** Removes a temporary file made by `createSpoolFile`. */
+export async function removeSpoolFile(path: string): Promise<void> {
+  live.delete(path);
+  try {
+    await Deno.remove(path);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/** Writes all of `bytes` to `file`. */
+export async function writeAll(
+  file: Deno.FsFile,
+  bytes: Uint8Array,
+): Promise<void> {
+  for (let offset = 0; offset < bytes.byteLength;) {
+    offset += await file.write(bytes.subarray(offset));
+  }
+}
+
+/** A value of a parsed form: text, or an uploaded file. */
+export type FormValue = string | FileUpload;

@@ -1,0 +1,77 @@
+// `serve()`: `Deno.serve` for an app or a handler, with a start line that
+// says where to open it.
+import {
+  type Servable,
+  servableFetch,
+  type ToHandlerOptions,
+} from "./_handler.ts";
+
+/**
+ * Options of {@linkcode serve}: those of `Deno.serve` (but `onError`, which
+ * is `toHandler`'s: Pesto maps handler errors itself), and `toHandler`'s.
+ */
+export type ServeOptions =
+  & Omit<Partial<Deno.ServeTcpOptions>, "onError">
+  & ToHandlerOptions;
+
+/**
+ * Serves an app or a handler with `Deno.serve` and returns the server. A
+ * plain handler goes through {@linkcode toHandler} first. The port defaults
+ * to the `PORT` environment variable (when readable), else 8080.
+ *
+ * Once listening, it logs one line with an address to open, such as
+ * `Pesto listening on http://localhost:8080/ (all interfaces)`; pass
+ * `onListen` to log something else, or `onListen() {}` to log nothing.
+ *
+ * @param app A `DispatcherApp` (or anything with a `fetch`), or a handler.
+ * @param options `Deno.serve` options (`port`, `hostname`, `signal`,
+ *   `onListen`, ...) and `toHandler` options.
+ * @returns The running server.
+ * @throws {Deno.errors.AddrInUse} When the port is taken.
+ *
+ * @example
+ * ```ts
+ * import { Response, serve } from "@pesto/pesto";
+ * import assert from "node:assert/strict";
+ *
+ * const server = serve(() => new Response("hi"), { port: 0, onListen() {} });
+ * const { port } = server.addr as Deno.NetAddr;
+ * assert.equal(await (await fetch(`http://127.0.0.1:${port}/`)).text(), "hi");
+ * await server.shutdown();
+ * ```
+ */
+export function serve(
+  app: Servable,
+  options: ServeOptions = {},
+): Deno.HttpServer<Deno.NetAddr> {
+  const { limits, debug, onError, ...serveOptions } = options;
+  const fetch = servableFetch(app, { limits, debug, onError }, "serve()");
+  const tls = "cert" in serveOptions && serveOptions.cert !== undefined;
+  return Deno.serve({
+    port: defaultPort(),
+    onListen: (addr) => console.log(listeningLine(addr, tls)),
+    ...serveOptions,
+  }, fetch);
+}
+
+/** The start line of {@linkcode serve}: an address a browser can open. */
+function listeningLine(addr: Deno.NetAddr, tls: boolean): string {
+  const scheme = tls ? "https" : "http";
+  const wildcard = addr.hostname === "0.0.0.0" || addr.hostname === "::";
+  const host = wildcard
+    ? "localhost"
+    : addr.hostname.includes(":")
+    ? `[${addr.hostname}]`
+    : addr.hostname;
+  return `Pesto listening on ${scheme}://${host}:${addr.port}/${
+    wildcard ? " (all interfaces)" : ""
+  }`;
+}
+
+function defaultPort(): number {
+  try {
+    const port = Deno.env.get("PORT");
+    if (port && /^\d+$/.test(port)) return Number(port);
+  } catch { /* no --allow-env: use the default */ }
+  return 8080;
+}

@@ -1,0 +1,288 @@
+// The Redis session store.
+import {
+  parseRecord,
+  recordText,
+  type SessionRecord,
+  type SessionStore,
+} from "./session.ts";
+
+/**
+ * What {@linkcode RedisSessionStore} needs of a Redis client: sending one
+ * command. A client of the `redis` npm package (`@redis/client`) has it.
+ */
+export interface RedisCommandClient {
+  /**
+   * Sends a command.
+   *
+   * @param args The command and its arguments, as strings.
+   * @returns The reply.
+   */
+  sendCommand(args: string[]): Promise<unknown>;
+}
+
+/** Options of {@linkcode RedisSessionStore}. */
+export interface RedisSessionStoreOptions {
+  /**
+   * A connected client to use (the store then never closes it).
+   */
+  client?: RedisCommandClient;
+  /**
+   * The server to connect to when no `client` is given
+   * (`redis[s]://[[user][:password]@]host[:port][/db]`).
+   * @default {"redis://127.0.0.1:6379"}
+   */
+  url?: string;
+  /**
+   * Put before every session id to make the Redis key.
+   * @default {"pesto_session:"}
+   */
+  prefix?: string;
+  /**
+   * Milliseconds to wait for a connection.
+   * @default {5000}
+   */
+  connectTimeout?: number;
+  /**
+   * Called with connection errors of a client the store made.
+   * @default {console.error}
+   */
+  onError?: (error: unknown) => void;
+  /**
+   * The clock, in ms since the epoch.
+   * @default {Date.now}
+   */
+  now?: () => number;
+}
+
+interface OwnedClient extends RedisCommandClient {
+  close(): Promise<void>;
+}
+
+/**
+ * Sessions in Redis, for apps that run on many machines. Each session is
+ * one string key (`prefix + id`) written with `SET ... PX`, so Redis expires
+ * it by itself. The store connects through the `redis` npm client
+ * (`@redis/client`) on first use, or uses the `client` it is given. When
+ * the server is unreachable, commands fail at once (the request gets a
+ * 500) rather than waiting.
+ *
+ * @example
+ * ```ts ignore
+ * import { RedisSessionStore, sessionMiddleware } from "@pesto/pesto";
+ *
+ * const store = new RedisSessionStore({ url: "redis://127.0.0.1:6379" });
+ * const sessions = sessionMiddleware({ store });
+ * ```
+ */
+export class RedisSessionStore implements SessionStore {
+  #client?: Promise<RedisCommandClient>;
+  #options: RedisSessionStoreOptions;
+  #prefix: string;
+  #now: () => number;
+
+  /**
+   * Creates a store; the connection is made on first use.
+   *
+   * @param options The server (`url` or `client`), the key prefix, the
+   *   clock.
+   *
+   * @example
+   * ```ts
+   * import { RedisSessionStore } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * // Any client with sendCommand will do; here, a tiny fake one.
+   * const data = new Map<string, string>();
+   * const client = {
+   *   sendCommand([command, key, value]: string[]) {
+   *     if (command === "SET") data.set(key, value);
+   *     return Promise.resolve(command === "GET" ? data.get(key) ?? null : "OK");
+   *   },
+   * };
+   * const store = new RedisSessionStore({ client, prefix: "s:" });
+   * await store.set("a", { data: { n: 1 }, createdAt: 0, expiresAt: Date.now() + 1000 });
+   * assert.ok(data.has("s:a"));
+   * assert.deepEqual((await store.get("a"))?.data, { n: 1 });
+   * ```
+   */
+  constructor(options: RedisSessionStoreOptions = {}) {
+    this.#options = options;
+    this.#prefix = options.prefix ?? "pesto_session:";
+    this.#now = options.now ?? Date.now;
+    if (options.client) this.#client = Promise.resolve(options.client);
+  }
+
+  #connect(): Promise<RedisCommandClient> {
+    if (this.#client) return this.#client;
+    const connecting = this.#makeClient();
+    this.#client = connecting;
+    connecting.catch(() => {
+      if (this.#client === connecting) this.#client = undefined;
+    });
+    return connecting;
+  }
+
+  async #makeClient(): Promise<OwnedClient> {
+    const { createClient } = await import("@redis/client");
+    const onError = this.#options.onError ??
+      ((error: unknown) => console.error("Redis session store:", error));
+    // The first connection fails at once; a lost one is retried, backing off.
+    let connected = false;
+    const client = createClient({
+      url: this.#options.url ?? "redis://127.0.0.1:6379",
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: this.#options.connectTimeout ?? 5000,
+        reconnectStrategy: (retries: number, cause: Error) =>
+          connected ? Math.min(50 * 2 ** retries, 2000) : cause,
+      },
+    });
+    client.on("error", (error: unknown) => {
+      if (connected) onError(error);
+    });
+    try {
+      await client.connect();
+      connected = true;
+    } catch (error) {
+      if (client.isOpen) client.destroy();
+      throw error;
+    }
+    return client as unknown as OwnedClient;
+  }
+
+  /**
+   * Reads a session.
+   *
+   * @param id The session id.
+   * @returns The record, or `undefined`.
+   *
+   * @example
+   * ```ts
+   * import { RedisSessionStore } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const data = new Map<string, string>();
+   * const client = {
+   *   sendCommand([command, key, value]: string[]) {
+   *     if (command === "SET") data.set(key, value);
+   *     if (command === "DEL") data.delete(key);
+   *     return Promise.resolve(command === "GET" ? data.get(key) ?? null : "OK");
+   *   },
+   * };
+   * const store = new RedisSessionStore({ client });
+   * assert.equal(await store.get("nope"), undefined);
+   * ```
+   */
+  async get(id: string): Promise<SessionRecord | undefined> {
+    const client = await this.#connect();
+    const text = await client.sendCommand(["GET", this.#prefix + id]);
+    const record = parseRecord(text);
+    return record && record.expiresAt > this.#now() ? record : undefined;
+  }
+
+  /**
+   * Writes a session, expiring in Redis at `record.expiresAt`.
+   *
+   * @param id The session id.
+   * @param record The record.
+   * @throws {TypeError} When the record is malformed.
+   *
+   * @example
+   * ```ts
+   * import { RedisSessionStore } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const data = new Map<string, string>();
+   * const client = {
+   *   sendCommand([command, key, value]: string[]) {
+   *     if (command === "SET") data.set(key, value);
+   *     if (command === "DEL") data.delete(key);
+   *     return Promise.resolve(command === "GET" ? data.get(key) ?? null : "OK");
+   *   },
+   * };
+   * const store = new RedisSessionStore({ client });
+   * await store.set("a", { data: { n: 1 }, createdAt: 0, expiresAt: Date.now() + 1000 });
+   * assert.ok(data.has("pesto_session:a"));
+   * ```
+   */
+  async set(id: string, record: SessionRecord): Promise<void> {
+    const text = recordText(record);
+    const client = await this.#connect();
+    const ttl = Math.ceil(record.expiresAt - this.#now());
+    if (ttl <= 0) await client.sendCommand(["DEL", this.#prefix + id]);
+    else {
+      await client.sendCommand([
+        "SET",
+        this.#prefix + id,
+        text,
+        "PX",
+        String(ttl),
+      ]);
+    }
+  }
+
+  /**
+   * Forgets a session.
+   *
+   * @param id The session id.
+   *
+   * @example
+   * ```ts
+   * import { RedisSessionStore } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const data = new Map<string, string>();
+   * const client = {
+   *   sendCommand([command, key, value]: string[]) {
+   *     if (command === "SET") data.set(key, value);
+   *     if (command === "DEL") data.delete(key);
+   *     return Promise.resolve(command === "GET" ? data.get(key) ?? null : "OK");
+   *   },
+   * };
+   * const store = new RedisSessionStore({ client });
+   * await store.set("a", { data: {}, createdAt: 0, expiresAt: Date.now() + 1000 });
+   * await store.delete("a");
+   * assert.equal(data.size, 0);
+   * ```
+   */
+  async delete(id: string): Promise<void> {
+    const client = await this.#connect();
+    await client.sendCommand(["DEL", this.#prefix + id]);
+  }
+
+  /**
+   * Closes the connection, when the store made it (a given `client` is
+   * left open).
+   *
+   * @example
+   * ```ts
+   * import { RedisSessionStore } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const data = new Map<string, string>();
+   * const client = {
+   *   sendCommand([command, key, value]: string[]) {
+   *     if (command === "SET") data.set(key, value);
+   *     if (command === "DEL") data.delete(key);
+   *     return Promise.resolve(command === "GET" ? data.get(key) ?? null : "OK");
+   *   },
+   * };
+   * const store = new RedisSessionStore({ client });
+   * await store.close();
+   * assert.equal(await store.get("a"), undefined); // the client is still usable
+   * ```
+   */
+  async close(): Promise<void> {
+    if (this.#options.client) return;
+    const connecting = this.#client;
+    this.#client = undefined;
+    if (!connecting) return;
+    let client: OwnedClient;
+    try {
+      client = await connecting as OwnedClient;
+    } catch {
+      return;
+    }
+    await client.close();
+  }
+}
