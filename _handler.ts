@@ -228,7 +228,7 @@ function newRecord(
 ): RequestRecord {
   // A request handed over with the server's info: the fast path learns the
   // runtime's record from the first one.
-  if (info !== undefined && "completed" in info) noteServerRequest(raw);
+  noteServerRequest(raw, info);
   return ensureRecord(raw, info);
 }
 

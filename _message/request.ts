@@ -1,6 +1,9 @@
 // The Pesto `Request` class: everything a handler asks of an incoming
 // request over the web request, with every read bounded by its limits. The
-// public face is request.ts.
+// public face is request.ts. The file passes 1,000 lines because it is one
+// class whose every member carries its documentation and a runnable
+// example; what the class uses lives beside it (body.ts, multipart.ts,
+// record.ts, limits.ts, ../_http/).
 import { MultiDict } from "../multidict.ts";
 import { parseCookieHeader } from "../cookies.ts";
 import { isReleased, release } from "../_runtime/release.ts";

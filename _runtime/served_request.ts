@@ -56,11 +56,17 @@ function servedInner(raw: globalThis.Request): Required<Inner> | undefined {
 }
 
 /**
- * Looks for the runtime's record on `raw`, a request handed over with the
- * server's connection info, unless it was found already (cheap then).
+ * Looks for the runtime's record on `raw` when it was handed over with the
+ * server's connection info (`info.completed`), unless it was found already
+ * (one comparison then).
  */
-export function noteServerRequest(raw: globalThis.Request): void {
-  if (innerKey === undefined) innerKey = findInnerKey(raw);
+export function noteServerRequest(
+  raw: globalThis.Request,
+  info: Deno.ServeHandlerInfo | undefined,
+): void {
+  if (innerKey === undefined && info !== undefined && "completed" in info) {
+    innerKey = findInnerKey(raw);
+  }
 }
 
 /**
