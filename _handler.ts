@@ -94,6 +94,29 @@ export type FetchApp =
   };
 
 /**
+ * Not a value to pass: it stands beside {@linkcode FetchApp} in the
+ * parameters that take a fetch handler (`mount`, `overlay`, `compose`, a
+ * middleware's `next`) so that a type error names the fix for a Pesto
+ * handler given there: wrap it with `toHandler(handler)`.
+ */
+export interface PestoHandlerNeedsToHandler {
+  /** The fix. */
+  readonly "wrap a Pesto handler with toHandler(handler)": true;
+}
+
+/**
+ * Not a value to pass: it stands beside {@linkcode Handler} in the
+ * parameters that take a handler (`toHandler`, routes, `TestApp`, `serve`)
+ * so that a type error names the fix for a fetch handler given there: route
+ * it with `fromFetch(handler)`, or give it as `{ fetch: handler }`.
+ */
+export interface FetchHandlerNeedsFromFetch {
+  /** The fix. */
+  readonly "route a fetch handler with fromFetch(handler) or pass { fetch: handler }":
+    true;
+}
+
+/**
  * Wraps a handler and returns one like it: route `decorators: [a, b]` route
  * `a(b(handler))`, and `withEtag(...)` makes one.
  */
@@ -126,7 +149,9 @@ export type Middleware = (next: FetchHandler) => FetchHandler;
  * handler that answers synchronously), and what it returns works as a
  * handler too ({@linkcode DualHandler}).
  */
-export type DualMiddleware = (next: FetchApp) => DualHandler;
+export type DualMiddleware = (
+  next: FetchApp | PestoHandlerNeedsToHandler,
+) => DualHandler;
 
 /**
  * Something {@linkcode serve} and `TestApp` can run: an object with a
@@ -380,7 +405,7 @@ export function asHandler<A extends unknown[]>(
  * ```
  */
 export function toHandler(
-  handler: Handler<[]>,
+  handler: Handler<[]> | FetchHandlerNeedsFromFetch,
   options: ToHandlerOptions = {},
 ): DualHandler {
   if (typeof handler !== "function") {
@@ -392,6 +417,7 @@ export function toHandler(
   }
   const limits = options.limits;
   let first = !isMade(handler);
+  const run = handler as Handler<[]>;
   return fetchEntry((raw, info, record) => {
     const host = record.host !== undefined
       ? record.host
@@ -403,12 +429,12 @@ export function toHandler(
     if (first) {
       first = false;
       return runHandler(
-        (r: Request) => watchFirstCall(handler, r, []),
+        (r: Request) => watchFirstCall(run, r, []),
         request,
         options,
       );
     }
-    return runHandler(handler, request, options);
+    return runHandler(run, request, options);
   });
 }
 
@@ -532,7 +558,11 @@ export function errorResponse(
  * @param app A fetch handler, or an object with `fetch`.
  * @param what What takes it, for the error message.
  */
-export function asFetch(app: FetchApp, what: string): FetchHandler {
+export function asFetch(
+  given: FetchApp | PestoHandlerNeedsToHandler,
+  what: string,
+): FetchHandler {
+  const app = given as FetchApp;
   if (typeof app === "function") {
     return isMade(app) ? app as FetchHandler : userFetch(app);
   }
@@ -560,7 +590,7 @@ export function asFetch(app: FetchApp, what: string): FetchHandler {
  * @param what What takes it, for the error message.
  */
 export function servableFetch(
-  app: Servable,
+  app: Servable | FetchHandlerNeedsFromFetch,
   options: ToHandlerOptions,
   what: string,
 ): FetchHandler {

@@ -1,6 +1,7 @@
 // `serve()`: `Deno.serve` for an app or a handler, with a start line that
 // says where to open it.
 import {
+  type FetchHandlerNeedsFromFetch,
   type Servable,
   servableFetch,
   type ToHandlerOptions,
@@ -41,7 +42,7 @@ export type ServeOptions =
  * ```
  */
 export function serve(
-  app: Servable,
+  app: Servable | FetchHandlerNeedsFromFetch,
   options: ServeOptions = {},
 ): Deno.HttpServer<Deno.NetAddr> {
   const { limits, debug, onError, ...serveOptions } = options;

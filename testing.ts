@@ -40,7 +40,11 @@
 import type { CookieJar } from "tough-cookie";
 import { makeQuery, type QueryInit } from "./_http/query.ts";
 import { kOwnBodies } from "./_message/record.ts";
-import { type Servable, servableFetch } from "./_handler.ts";
+import {
+  type FetchHandlerNeedsFromFetch,
+  type Servable,
+  servableFetch,
+} from "./_handler.ts";
 
 /**
  * What a {@linkcode TestApp} can call.
@@ -306,7 +310,10 @@ export class TestApp {
    * assert.equal((await client.get("/a", { query: { b: "1" } })).text, "https://example.com/a?b=1");
    * ```
    */
-  constructor(app: Servable, options: TestAppOptions = {}) {
+  constructor(
+    app: Servable | FetchHandlerNeedsFromFetch,
+    options: TestAppOptions = {},
+  ) {
     this.#fetch = servableFetch(app, {}, "the app in TestApp");
     this.#options = options;
     this.#baseUrl = new URL(options.baseUrl ?? "http://localhost");

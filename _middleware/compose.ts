@@ -5,6 +5,7 @@ import {
   type FetchApp,
   fetchEntry,
   type Middleware,
+  type PestoHandlerNeedsToHandler,
 } from "../_handler.ts";
 
 /**
@@ -35,7 +36,7 @@ import {
  */
 export function compose(
   ...middlewares: Middleware[]
-): (next: FetchApp) => DualHandler {
+): (next: FetchApp | PestoHandlerNeedsToHandler) => DualHandler {
   for (const [i, middleware] of middlewares.entries()) {
     if (typeof middleware !== "function") {
       throw new TypeError(

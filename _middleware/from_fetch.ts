@@ -5,6 +5,7 @@ import {
   type DualHandler,
   type FetchApp,
   handlerEntry,
+  type PestoHandlerNeedsToHandler,
 } from "../_handler.ts";
 
 /**
@@ -31,7 +32,9 @@ import {
  * assert.equal(await r.text(), "hello ada");
  * ```
  */
-export function fromFetch(app: FetchApp): DualHandler {
+export function fromFetch(
+  app: FetchApp | PestoHandlerNeedsToHandler,
+): DualHandler {
   const fetch = asFetch(app, "fromFetch()");
   return handlerEntry((request: Request) => fetch(request.raw));
 }

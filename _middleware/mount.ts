@@ -9,6 +9,7 @@ import {
   type DualHandler,
   type FetchApp,
   fetchEntry,
+  type PestoHandlerNeedsToHandler,
 } from "../_handler.ts";
 
 function badRequest(error: unknown): globalThis.Response {
@@ -53,7 +54,9 @@ function badRequest(error: unknown): globalThis.Response {
  * assert.equal((await fetch(new Request("http://x.test/other"))).status, 404);
  * ```
  */
-export function mount(apps: Record<string, FetchApp>): DualHandler {
+export function mount(
+  apps: Record<string, FetchApp | PestoHandlerNeedsToHandler>,
+): DualHandler {
   const mounts = Object.entries(apps).map(([prefix, app]) => {
     if (prefix !== "" && !prefix.startsWith("/")) {
       throw new TypeError(

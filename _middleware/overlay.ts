@@ -5,6 +5,7 @@ import {
   type DualHandler,
   type FetchApp,
   fetchEntry,
+  type PestoHandlerNeedsToHandler,
 } from "../_handler.ts";
 
 /**
@@ -29,7 +30,9 @@ import {
  * assert.equal(await (await fetch(new Request("http://x.test/other"))).text(), "fallback");
  * ```
  */
-export function overlay(...apps: FetchApp[]): DualHandler {
+export function overlay(
+  ...apps: (FetchApp | PestoHandlerNeedsToHandler)[]
+): DualHandler {
   if (apps.length === 0) {
     throw new TypeError("Cannot overlay: give at least one app");
   }

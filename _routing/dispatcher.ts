@@ -9,6 +9,7 @@ import type { RequestLimits } from "../_message/limits.ts";
 import {
   type DualHandler,
   fetchEntry,
+  type FetchHandlerNeedsFromFetch,
   type Handler,
   type HandlerResult,
   isMade,
@@ -285,7 +286,7 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
   match<P extends string>(
     pattern: P,
     methods: string | readonly string[],
-    handler: RouteHandler<RouteParams<P, C>>,
+    handler: RouteHandler<RouteParams<P, C>> | FetchHandlerNeedsFromFetch,
     options?: RouteOptions,
   ): Route<RouteParams<P, C>>;
   /**
@@ -321,7 +322,10 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
       | string
       | readonly string[]
       | MethodHandlers<RouteParams<P, C>>,
-    handlerOrOptions?: RouteHandler<RouteParams<P, C>> | RouteOptions,
+    handlerOrOptions?:
+      | RouteHandler<RouteParams<P, C>>
+      | FetchHandlerNeedsFromFetch
+      | RouteOptions,
     maybeOptions?: RouteOptions,
   ): Route<RouteParams<P, C>> {
     let handlers: Record<string, RouteHandler<RouteParams<P, C>>>;
