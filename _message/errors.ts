@@ -327,3 +327,13 @@ export class RequestTimeout extends HttpError {
     super(408, message, { headers: { Connection: "close" } });
   }
 }
+
+/**
+ * The answer to a request target that cannot be read: the error's own
+ * response when it is an {@linkcode HttpError}, else a 400.
+ */
+export function unreadableTarget(error: unknown): Response {
+  return error instanceof HttpError
+    ? error.toResponse()
+    : new HttpError(400, "Malformed request target").toResponse();
+}

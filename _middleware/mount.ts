@@ -1,7 +1,7 @@
 // `mount()`: several apps under path prefixes (Pesto's `mount_app`).
 import { hostHeader } from "../_runtime/served_request.ts";
 import { parseTarget } from "../_http/path.ts";
-import { HttpError } from "../_message/errors.ts";
+import { unreadableTarget } from "../_message/errors.ts";
 import { deriveRequest } from "../_message/record.ts";
 import { Response } from "../_message/response.ts";
 import {
@@ -11,12 +11,6 @@ import {
   fetchEntry,
   type PestoHandlerNeedsToHandler,
 } from "../_handler.ts";
-
-function badRequest(error: unknown): globalThis.Response {
-  return error instanceof HttpError
-    ? error.toResponse()
-    : new HttpError(400, "Malformed request target").toResponse();
-}
 
 /**
  * Serves several apps under path prefixes (Pesto's `mount_app`). The
@@ -75,7 +69,7 @@ export function mount(
         record.host !== undefined ? record.host : hostHeader(raw),
       );
     } catch (error) {
-      return badRequest(error);
+      return unreadableTarget(error);
     }
     const segments = target.segments ??
       target.path.split("/").filter((s) => s !== "");

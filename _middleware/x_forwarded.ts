@@ -1,15 +1,9 @@
 // `useXForwarded()`: the `X-Forwarded-*` headers of trusted proxies
 // believed (Pesto's `use_x_forwarded`).
 import { isValidHost } from "../_http/path.ts";
-import { HttpError } from "../_message/errors.ts";
+import { HttpError, unreadableTarget } from "../_message/errors.ts";
 import { deriveRequest } from "../_message/record.ts";
 import { type DualMiddleware, middlewareEntry } from "../_handler.ts";
-
-function badRequest(error: unknown): globalThis.Response {
-  return error instanceof HttpError
-    ? error.toResponse()
-    : new HttpError(400, "Malformed request target").toResponse();
-}
 
 /** Options of {@linkcode useXForwarded}. */
 export interface XForwardedOptions {
@@ -111,7 +105,7 @@ export function useXForwarded(
       try {
         url = rewrite(raw.url);
       } catch (error) {
-        return badRequest(error);
+        return unreadableTarget(error);
       }
       const newHeaders = new Headers(headers);
       if (forwardedHost) newHeaders.set("host", forwardedHost);
@@ -123,7 +117,7 @@ export function useXForwarded(
             host: forwardedHost ?? record.host,
           };
         } catch (error) {
-          return badRequest(error);
+          return unreadableTarget(error);
         }
       }
       request = deriveRequest(raw, url, overrides, { headers: newHeaders });
