@@ -15,7 +15,9 @@
  * KiB or more (its memory freed at once rather than at some later garbage
  * collection, which under load comes too seldom for large buffers). The bytes
  * the application gave stay as they are, and a response whose body
- * JavaScript read instead is never touched.
+ * JavaScript read instead is never touched, nor one that was cloned (a clone
+ * shares that copy), nor a web `Response` (which may have been cloned where
+ * the library cannot see it).
  *
  * Differences from Python's Pesto: the status is a number (the reason phrase
  * comes from {@linkcode STATUS_TEXT}); header names keep the case the web
