@@ -180,7 +180,27 @@ export interface ToHandlerOptions {
    * Called with every error that becomes a 500, instead of `console.error`.
    */
   onError?: (error: unknown, request: Request) => void;
+  /**
+   * Renders the error responses the library makes (400, 404, 405, 408,
+   * 411, 413, 500) and those of the `HttpError`s handlers throw, from the
+   * error and the request: return a response (it is sent with the error's
+   * status and headers, a 405 keeping its `Allow`), or `undefined` for the
+   * generic page. When it throws, the generic page is sent (and the error
+   * logged). Redirects are never rendered.
+   * @default {undefined} (the generic pages)
+   */
+  errorPage?: ErrorPage;
 }
+
+/** Renders an error page: see {@linkcode ToHandlerOptions.errorPage}. */
+export type ErrorPage = (
+  error: HttpError,
+  request: Request,
+) =>
+  | Response
+  | globalThis.Response
+  | undefined
+  | Promise<Response | globalThis.Response | undefined>;
 
 // ---------------------------------------------------------------------------
 // Marks
@@ -422,10 +442,10 @@ export function toHandler(
     const host = record.host !== undefined
       ? record.host
       : record.host = hostHeader(raw);
-    if (host !== null && host !== "" && !isValidHost(host)) {
-      return malformedHost();
-    }
     const request = new Request(raw, { limits, info });
+    if (host !== null && host !== "" && !isValidHost(host)) {
+      return malformedHost(request, options);
+    }
     if (first) {
       first = false;
       return runHandler(
@@ -438,9 +458,14 @@ export function toHandler(
   });
 }
 
-/** The answer to a malformed `Host` header. */
-export function malformedHost(): globalThis.Response {
-  return new HttpError(400, "Malformed Host header").toResponse();
+/** The answer to a malformed `Host` header (an error page, when set). */
+export function malformedHost(
+  request: Request,
+  options: ToHandlerOptions,
+): globalThis.Response | Promise<globalThis.Response> {
+  const error = new HttpError(400, "Malformed Host header");
+  if (!options.errorPage) return error.toResponse();
+  return failed(error, request, options);
 }
 
 // ---------------------------------------------------------------------------
@@ -466,7 +491,7 @@ export function runHandler(
   }
   if (result instanceof globalThis.Response) return result;
   return Promise.resolve(result).then(
-    (value) =>
+    (value): globalThis.Response | Promise<globalThis.Response> =>
       value instanceof globalThis.Response
         ? value
         : failed(notAResponse("Handler", value, HANDLER_FIX), request, options),
@@ -489,18 +514,89 @@ function failed(
   error: unknown,
   request: Request,
   options: ToHandlerOptions,
-): globalThis.Response {
+): globalThis.Response | Promise<globalThis.Response> {
   return requestContext.run(request, () => {
+    let generic: Response;
+    let cause = error;
     try {
-      return errorResponse(error, request, options);
+      generic = errorResponse(error, request, options);
     } catch (inner) {
       // The error's own response could not be built (a bad redirect target).
+      cause = inner;
       try {
-        return errorResponse(inner, request, options);
+        generic = errorResponse(inner, request, options);
       } catch {
-        return Response.internalServerError();
+        generic = Response.internalServerError();
       }
     }
+    const page = options.errorPage;
+    if (page === undefined || generic.status < 400) return generic;
+    return renderErrorPage(page, httpErrorOf(cause, generic), request, generic);
+  });
+}
+
+/** The `HttpError` an error page is given for what was thrown. */
+function httpErrorOf(thrown: unknown, generic: Response): HttpError {
+  if (thrown instanceof HttpError && thrown.status === generic.status) {
+    return thrown;
+  }
+  return new HttpError(generic.status, undefined, { cause: thrown });
+}
+
+/**
+ * The error page for `error`, sent with the error's status and headers; the
+ * generic response when the page gives none or fails.
+ */
+export function renderErrorPage(
+  page: ErrorPage,
+  error: HttpError,
+  request: Request,
+  generic: Response,
+): globalThis.Response | Promise<globalThis.Response> {
+  const fallBack = (cause: unknown): Response => {
+    console.error("Error while rendering the error page:", cause);
+    return generic;
+  };
+  let result;
+  try {
+    result = page(error, request);
+  } catch (cause) {
+    return fallBack(cause);
+  }
+  const settle = (value: unknown): globalThis.Response => {
+    if (value === undefined) return generic;
+    if (!(value instanceof globalThis.Response)) {
+      return fallBack(
+        notAResponse("The error page", value, "return a Response"),
+      );
+    }
+    generic.body?.cancel().catch(() => {});
+    return withErrorStatus(value, error);
+  };
+  if (!(result instanceof Promise)) return settle(result);
+  return result.then(settle, fallBack);
+}
+
+/** `response` with `error`'s status, and its headers where it has none. */
+function withErrorStatus(
+  response: globalThis.Response,
+  error: HttpError,
+): globalThis.Response {
+  const missing: [string, string][] = [];
+  error.headers.forEach((value, name) => {
+    if (!response.headers.has(name)) missing.push([name, value]);
+  });
+  if (response.status === error.status && missing.length === 0) {
+    return response;
+  }
+  const headers = new Headers(response.headers);
+  for (const [name, value] of missing) headers.set(name, value);
+  if (response instanceof Response) {
+    return response.replace({ status: error.status, headers });
+  }
+  return new globalThis.Response(response.body, {
+    status: error.status,
+    headers,
   });
 }
 

@@ -28,7 +28,9 @@ export type ServeOptions =
  * @param options `Deno.serve` options (`port`, `hostname`, `signal`,
  *   `onListen`, ...) and `toHandler` options.
  * @returns The running server.
- * @throws {Deno.errors.AddrInUse} When the port is taken.
+ * @throws {Deno.errors.AddrInUse} When the port is taken (the message
+ *   names the port and how to choose another).
+ * @throws {TypeError} When `PORT` is set to something other than a port.
  *
  * @example
  * ```ts
@@ -45,14 +47,29 @@ export function serve(
   app: Servable | FetchHandlerNeedsFromFetch,
   options: ServeOptions = {},
 ): Deno.HttpServer<Deno.NetAddr> {
-  const { limits, debug, onError, ...serveOptions } = options;
-  const fetch = servableFetch(app, { limits, debug, onError }, "serve()");
+  const { limits, debug, onError, errorPage, ...serveOptions } = options;
+  const fetch = servableFetch(
+    app,
+    { limits, debug, onError, errorPage },
+    "serve()",
+  );
   const tls = "cert" in serveOptions && serveOptions.cert !== undefined;
-  return Deno.serve({
-    port: defaultPort(),
-    onListen: (addr) => console.log(listeningLine(addr, tls)),
-    ...serveOptions,
-  }, fetch);
+  const port = serveOptions.port ?? defaultPort();
+  try {
+    return Deno.serve({
+      onListen: (addr) => console.log(listeningLine(addr, tls)),
+      ...serveOptions,
+      port,
+    }, fetch);
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      throw new Deno.errors.AddrInUse(
+        `Cannot serve on port ${port}: another program is listening on it; stop that program or choose another port (the PORT environment variable, or serve(app, { port }))`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
 }
 
 /** The start line of {@linkcode serve}: an address a browser can open. */
@@ -69,10 +86,33 @@ function listeningLine(addr: Deno.NetAddr, tls: boolean): string {
   }`;
 }
 
+/**
+ * The port in `PORT`, else 8080. A `PORT` that cannot be read (no
+ * `--allow-env`) is said once on the console, as a malformed one is an error.
+ */
 function defaultPort(): number {
+  let port: string | undefined;
   try {
-    const port = Deno.env.get("PORT");
-    if (port && /^\d+$/.test(port)) return Number(port);
-  } catch { /* no --allow-env: use the default */ }
-  return 8080;
+    port = Deno.env.get("PORT");
+  } catch (error) {
+    if (
+      error instanceof Deno.errors.NotCapable ||
+      error instanceof Deno.errors.PermissionDenied
+    ) {
+      console.warn(
+        "Pesto cannot read PORT without --allow-env (or --allow-env=PORT): serving on port 8080",
+      );
+      return 8080;
+    }
+    throw error;
+  }
+  if (port === undefined || port === "") return 8080;
+  if (!/^\d{1,5}$/.test(port) || Number(port) > 65535) {
+    throw new TypeError(
+      `Cannot serve on PORT "${
+        port.slice(0, 20)
+      }": it is not a port number (0 to 65535)`,
+    );
+  }
+  return Number(port);
 }

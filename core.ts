@@ -27,6 +27,7 @@ import type { Request } from "./_message/request.ts";
 
 export {
   type DualHandler,
+  type ErrorPage,
   errorResponse,
   type FetchApp,
   type FetchHandler,

@@ -176,7 +176,12 @@ function watch(item: Expiring): void {
   item.next = first;
   if (first !== undefined) first.previous = item;
   first = item;
-  ticker ??= setInterval(tick, TICK_MS);
+  if (ticker === undefined) {
+    ticker = setInterval(tick, TICK_MS);
+    // A deadline never keeps the process alive: a server shut down with a
+    // body still being read exits at once.
+    Deno.unrefTimer(ticker);
+  }
 }
 
 function unwatch(item: Expiring): void {

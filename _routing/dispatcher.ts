@@ -3,6 +3,7 @@
 // dispatch.ts.
 import { hostHeader } from "../_runtime/served_request.ts";
 import { isValidHost } from "../_http/path.ts";
+import { HttpError, MethodNotAllowed } from "../_message/errors.ts";
 import { kSetLimits, Request } from "../_message/request.ts";
 import { kWithoutBody, Response } from "../_message/response.ts";
 import type { RequestLimits } from "../_message/limits.ts";
@@ -14,6 +15,7 @@ import {
   type HandlerResult,
   isMade,
   malformedHost,
+  renderErrorPage,
   runHandler,
   type ToHandlerOptions,
   watchFirstCall,
@@ -90,7 +92,7 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
    * Creates an app with no routes.
    *
    * @param options `prefix`, custom `converters`, `limits`, `notFound` and
-   *   `methodNotAllowed` handlers, `debug` and `onError`.
+   *   `methodNotAllowed` handlers, `errorPage`, `debug` and `onError`.
    * @throws {TypeError} When the prefix has placeholders or does not start
    *   with `/`, or a custom converter is malformed (a name that is not an
    *   identifier, no `parse` or `format`, a regex that does not compile or
@@ -149,10 +151,10 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
     const host = record.host !== undefined
       ? record.host
       : record.host = hostHeader(raw);
-    if (host !== null && host !== "" && !isValidHost(host)) {
-      return malformedHost();
-    }
     const request = new Request(raw, { limits: this.#options.limits, info });
+    if (host !== null && host !== "" && !isValidHost(host)) {
+      return malformedHost(request, this.#options as ToHandlerOptions);
+    }
     return this.#run(request);
   });
 
@@ -229,10 +231,24 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
       if (this.#options.methodNotAllowed) {
         return await this.#options.methodNotAllowed(request, allowed);
       }
-      return Response.methodNotAllowed(allowed);
+      const page = this.#options.errorPage;
+      if (page === undefined) return Response.methodNotAllowed(allowed);
+      return await renderErrorPage(
+        page,
+        new MethodNotAllowed(allowed),
+        request,
+        Response.methodNotAllowed(allowed),
+      );
     }
     if (this.#options.notFound) return await this.#options.notFound(request);
-    return Response.notFound();
+    const page = this.#options.errorPage;
+    if (page === undefined) return Response.notFound();
+    return await renderErrorPage(
+      page,
+      new HttpError(404, "Not found"),
+      request,
+      Response.notFound(),
+    );
   }
 
   #call(

@@ -3,7 +3,7 @@
 import type { QueryInit } from "../_http/query.ts";
 import type { RequestLimits } from "../_message/limits.ts";
 import type { Request } from "../_message/request.ts";
-import type { Decorator, HandlerResult } from "../_handler.ts";
+import type { Decorator, ErrorPage, HandlerResult } from "../_handler.ts";
 import type { Converter } from "./pattern.ts";
 
 /** The converter name of a placeholder spec such as `int('\\d+')`. */
@@ -166,6 +166,15 @@ export interface DispatcherOptions<C> {
    * @default {undefined} (`console.error`)
    */
   onError?: (error: unknown, request: Request) => void;
+  /**
+   * Renders every error response the app makes (400, 404, 405 with its
+   * `Allow`, 408, 411, 413, 500) and those of the `HttpError`s handlers
+   * throw, from the error and the request (see `ToHandlerOptions`); the
+   * generic page when it returns `undefined` or throws. `notFound` and
+   * `methodNotAllowed`, when given, answer their cases instead.
+   * @default {undefined} (the generic pages)
+   */
+  errorPage?: ErrorPage;
 }
 
 /** A route as listed by `app.routes()`. */
