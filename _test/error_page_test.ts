@@ -100,7 +100,11 @@ Deno.test("DispatcherApp({ errorPage }) renders the errors the app makes", async
     const stalled = new ReadableStream<Uint8Array>({
       pull: () => new Promise(() => {}),
     });
+    // The body deadline never keeps a process alive (a server would): hold
+    // the event loop open meanwhile.
+    const alive = setTimeout(() => {}, 5_000);
     const r = await get("/echo", { method: "POST", body: stalled });
+    clearTimeout(alive);
     assert.equal(r.status, 408);
     assert.match(r.text, /<h1>408<\/h1>/);
   });
