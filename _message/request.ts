@@ -315,9 +315,11 @@ export class Request {
   }
 
   /**
-   * The query string's values, decoded as UTF-8. Pairs split on `&` only;
-   * `+` is a space; a blank value is kept as `""`; a bad escape or invalid
-   * UTF-8 becomes U+FFFD.
+   * The query string's values, decoded as UTF-8 by the WHATWG urlencoded
+   * parser (as `URLSearchParams`). Pairs split on `&` only; `+` is a
+   * space; a blank value is kept as `""`; a `%` not followed by two hex
+   * digits stays as it is; escaped bytes that are not valid UTF-8 become
+   * U+FFFD.
    *
    * @returns The query values.
    *
@@ -326,10 +328,12 @@ export class Request {
    * import { Request } from "@pesto/pesto";
    * import assert from "node:assert/strict";
    *
-   * const r = new Request(new globalThis.Request("http://x.test/?a=1;b=2&c=x+y&d"));
+   * const r = new Request(new globalThis.Request("http://x.test/?a=1;b=2&c=x+y&d&p=100%&e=%ff"));
    * assert.equal(r.query.get("a"), "1;b=2");
    * assert.equal(r.query.get("c"), "x y");
    * assert.equal(r.query.get("d"), "");
+   * assert.equal(r.query.get("p"), "100%");
+   * assert.equal(r.query.get("e"), "\uFFFD");
    * ```
    */
   get query(): MultiDict<string> {
@@ -337,17 +341,24 @@ export class Request {
   }
 
   /**
-   * The cookies the client sent (values percent-decoded). Never throws.
+   * The cookies the client sent, as `parseCookieHeader` reads them: values
+   * percent-decoded, and text past ASCII that browsers send as raw UTF-8
+   * bytes (which `Deno.serve` hands over one char per byte) decoded as
+   * UTF-8. Never throws.
    *
-   * @returns The cookie values by name.
+   * @returns The cookie values by name (`get` gives the first of a name
+   *   sent twice).
    *
    * @example
    * ```ts
    * import { Request } from "@pesto/pesto";
    * import assert from "node:assert/strict";
    *
-   * const r = new Request(new globalThis.Request("http://x.test/", { headers: { cookie: "a=1; b=2" } }));
+   * const r = new Request(new globalThis.Request("http://x.test/", {
+   *   headers: { cookie: "a=1; b=2; c=caf\u00c3\u00a9" },
+   * }));
    * assert.equal(r.cookies.get("b"), "2");
+   * assert.equal(r.cookies.get("c"), "caf\u00e9");
    * ```
    */
   get cookies(): MultiDict<string> {
@@ -384,6 +395,33 @@ export class Request {
       );
     }
     return session;
+  }
+
+  /**
+   * Values that middlewares and handlers share for this request (WSGI's
+   * environ extras, Hono's `c.var`, Oak's `ctx.state`): a request id, the
+   * signed-in user. Every request the library derives from this one
+   * (`mount`, `overlay`, `useXForwarded`) has the same map.
+   *
+   * @returns The map, empty at first.
+   *
+   * @example
+   * ```ts
+   * import { compose, type Middleware, Request, Response, toHandler } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const requestId: Middleware = (next) => (raw, info) => {
+   *   new Request(raw).vars.set("requestId", "r-1");
+   *   return next(raw, info);
+   * };
+   * const fetch = compose(requestId)(toHandler((request) =>
+   *   new Response(String(request.vars.get("requestId")))
+   * ));
+   * assert.equal(await (await fetch(new globalThis.Request("http://x.test/"))).text(), "r-1");
+   * ```
+   */
+  get vars(): Map<string, unknown> {
+    return sharedOf(this.#record).vars ??= new Map();
   }
 
   /**
