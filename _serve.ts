@@ -6,14 +6,18 @@ import {
   servableFetch,
   type ToHandlerOptions,
 } from "./_handler.ts";
+import { shutdownOnSignal, type ShutdownOptions } from "./_shutdown.ts";
 
 /**
  * Options of {@linkcode serve}: those of `Deno.serve` (but `onError`, which
- * is `toHandler`'s: Pesto maps handler errors itself), and `toHandler`'s.
+ * is `toHandler`'s: Pesto maps handler errors itself), `toHandler`'s, and
+ * those of the graceful shutdown on SIGTERM and SIGINT (`shutdownTimeout`,
+ * `signals`, `onShutdown`; `signals: []` turns it off).
  */
 export type ServeOptions =
   & Omit<Partial<Deno.ServeTcpOptions>, "onError">
-  & ToHandlerOptions;
+  & ToHandlerOptions
+  & Omit<ShutdownOptions, "log">;
 
 /**
  * Serves an app or a handler with `Deno.serve` and returns the server. A
@@ -23,6 +27,11 @@ export type ServeOptions =
  * Once listening, it logs one line with an address to open, such as
  * `Pesto listening on http://localhost:8080/ (all interfaces)`; pass
  * `onListen` to log something else, or `onListen() {}` to log nothing.
+ *
+ * On SIGTERM or SIGINT it shuts down gracefully (see `shutdownOnSignal`):
+ * no new connections, requests in flight finish within `shutdownTimeout`
+ * (10 s by default), temporary upload files are removed, `onShutdown` runs,
+ * one line is logged, and the process exits 0.
  *
  * @param app A `DispatcherApp` (or anything with a `fetch`), or a handler.
  * @param options `Deno.serve` options (`port`, `hostname`, `signal`,
@@ -47,7 +56,16 @@ export function serve(
   app: Servable | FetchHandlerNeedsFromFetch,
   options: ServeOptions = {},
 ): Deno.HttpServer<Deno.NetAddr> {
-  const { limits, debug, onError, errorPage, ...serveOptions } = options;
+  const {
+    limits,
+    debug,
+    onError,
+    errorPage,
+    shutdownTimeout,
+    signals,
+    onShutdown,
+    ...serveOptions
+  } = options;
   const fetch = servableFetch(
     app,
     { limits, debug, onError, errorPage },
@@ -56,11 +74,19 @@ export function serve(
   const tls = "cert" in serveOptions && serveOptions.cert !== undefined;
   const port = serveOptions.port ?? defaultPort();
   try {
-    return Deno.serve({
+    const server = Deno.serve({
       onListen: (addr) => console.log(listeningLine(addr, tls)),
       ...serveOptions,
       port,
     }, fetch);
+    const stop = shutdownOnSignal(server, {
+      shutdownTimeout,
+      signals,
+      onShutdown,
+    });
+    // A server shut down by hand no longer listens for the signals.
+    server.finished.then(stop, stop);
+    return server;
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) {
       throw new Deno.errors.AddrInUse(

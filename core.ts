@@ -40,6 +40,7 @@ export {
   type ToHandlerOptions,
 } from "./_handler.ts";
 export { serve, type ServeOptions } from "./_serve.ts";
+export { shutdownOnSignal, type ShutdownOptions } from "./_shutdown.ts";
 export {
   HttpError,
   type HttpErrorOptions,

@@ -263,13 +263,19 @@ export function makeUpload(
 const live = new Set<string>();
 let listening = false;
 
-function removeLeftovers(): void {
+/**
+ * Removes every temporary upload file still on disk (at exit, and when
+ * `serve()` shuts down); returns how many there were.
+ */
+export function removeLeftovers(): number {
+  const count = live.size;
   for (const path of live) {
     try {
       Deno.removeSync(path);
     } catch { /* already gone */ }
   }
   live.clear();
+  return count;
 }
 
 /** Makes a temporary file for an upload and opens it for writing. */
