@@ -33,6 +33,11 @@ export type Cleanup = () => Promise<void>;
 export class SharedState {
   /** The session, put there by `sessionMiddleware`. */
   session: Session | undefined = undefined;
+  /**
+   * Why the session could not be loaded (its store is out of reach):
+   * reading `request.session` throws it, a 503.
+   */
+  sessionUnavailable: Error | undefined = undefined;
   /** What was read of the body. */
   body: BodyRead | undefined = undefined;
   /**

@@ -372,6 +372,8 @@ export class Request {
    * @returns The session.
    * @throws {TypeError} When the request did not go through
    *   `sessionMiddleware()`.
+   * @throws {HttpError} A 503 (with `Retry-After`) when the session store
+   *   could not be reached to load it.
    *
    * @example
    * ```ts
@@ -388,7 +390,9 @@ export class Request {
    * ```
    */
   get session(): Session {
-    const session = this.#record.shared?.session;
+    const shared = this.#record.shared;
+    if (shared?.sessionUnavailable) throw shared.sessionUnavailable;
+    const session = shared?.session;
     if (session === undefined) {
       throw new TypeError(
         "Cannot read request.session: the request did not go through sessionMiddleware()",

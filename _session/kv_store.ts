@@ -1,4 +1,5 @@
 // The Deno KV session store.
+import { timeoutOption, withTimeout } from "./timeout.ts";
 import {
   parseRecord,
   recordText,
@@ -28,6 +29,14 @@ export interface KvSessionStoreOptions {
    * @default {Date.now}
    */
   now?: () => number;
+  /**
+   * Milliseconds each operation may take (opening included) before it fails
+   * with `Deno.errors.TimedOut`: a database that does not answer is an
+   * outage (see `sessionMiddleware`), never a hang. A database that failed
+   * to open is opened again by the next operation.
+   * @default {3000}
+   */
+  timeout?: number;
 }
 
 /**
@@ -55,6 +64,7 @@ export class KvSessionStore implements SessionStore {
   #options: KvSessionStoreOptions;
   #prefix: string;
   #now: () => number;
+  #timeout: number;
 
   /**
    * Creates a store; the database is opened on first use.
@@ -77,6 +87,7 @@ export class KvSessionStore implements SessionStore {
     this.#options = options;
     this.#prefix = options.prefix ?? "pesto_session";
     this.#now = options.now ?? Date.now;
+    this.#timeout = timeoutOption(options.timeout, "KV session store");
     if (options.kv) this.#kv = Promise.resolve(options.kv);
   }
 
@@ -114,8 +125,7 @@ export class KvSessionStore implements SessionStore {
    * ```
    */
   async get(id: string): Promise<SessionRecord | undefined> {
-    const kv = await this.#open();
-    const entry = await kv.get([this.#prefix, id]);
+    const entry = await this.#bounded((kv) => kv.get([this.#prefix, id]));
     const record = parseRecord(entry.value);
     return record && record.expiresAt > this.#now() ? record : undefined;
   }
@@ -140,10 +150,11 @@ export class KvSessionStore implements SessionStore {
    */
   async set(id: string, record: SessionRecord): Promise<void> {
     const text = recordText(record);
-    const kv = await this.#open();
     const ttl = record.expiresAt - this.#now();
-    if (ttl <= 0) await kv.delete([this.#prefix, id]);
-    else await kv.set([this.#prefix, id], text, { expireIn: Math.ceil(ttl) });
+    await this.#bounded(async (kv) => {
+      if (ttl <= 0) await kv.delete([this.#prefix, id]);
+      else await kv.set([this.#prefix, id], text, { expireIn: Math.ceil(ttl) });
+    });
   }
 
   /**
@@ -164,8 +175,14 @@ export class KvSessionStore implements SessionStore {
    * ```
    */
   async delete(id: string): Promise<void> {
-    const kv = await this.#open();
-    await kv.delete([this.#prefix, id]);
+    await this.#bounded((kv) => kv.delete([this.#prefix, id]));
+  }
+
+  /** One operation on the database, opening it first, within the timeout. */
+  #bounded<T>(operation: (kv: Deno.Kv) => Promise<T>): Promise<T> {
+    const done = this.#open().then(operation);
+    done.catch(() => {}); // a late failure after the timeout is not unhandled
+    return withTimeout(done, this.#timeout, "The KV session store");
   }
 
   /**

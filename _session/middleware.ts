@@ -8,9 +8,11 @@ import {
 } from "../cookies.ts";
 import { encodePathText } from "../_http/path.ts";
 import { type RequestRecord, sharedOf } from "../_message/record.ts";
-import { Response, withHeaders } from "../_message/response.ts";
+import { HttpError } from "../_message/errors.ts";
+import { withHeaders } from "../_message/response.ts";
 import { type DualMiddleware, middlewareEntry } from "../_handler.ts";
 import { MemorySessionStore } from "./memory_store.ts";
+import { StoreHealth } from "./health.ts";
 import {
   ID_PATTERN,
   kLoad,
@@ -63,8 +65,11 @@ export interface SessionOptions {
    */
   now?: () => number;
   /**
-   * Called when the store fails (the request is then answered 500).
-   * @default {console.error}
+   * Called with every failure of the store. Whether or not it is given, the
+   * log gets one line when the store stops answering and one when it
+   * answers again; meanwhile a request that needs its session answers 503
+   * with `Retry-After` and the others are served as usual.
+   * @default {undefined}
    */
   onError?: (error: unknown) => void;
 }
@@ -127,8 +132,8 @@ export function sessionMiddleware(
   );
   const touchInterval = options.touchInterval ?? 60_000;
   const now = options.now ?? Date.now;
-  const onError = options.onError ??
-    ((error: unknown) => console.error("Session store failed:", error));
+  const onError = options.onError ?? (() => {});
+  const health = new StoreHealth("Session store");
   const cookieDefaults: CookieOptions = { httpOnly: true, sameSite: "Lax" };
   // Check the name and attributes now, not on the first request.
   new Cookie(cookieName, "x", { secure: true, path: "/", ...options.cookie });
@@ -156,9 +161,13 @@ export function sessionMiddleware(
       let stored: SessionRecord | undefined;
       try {
         stored = await store.get(clientId);
+        health.answered();
       } catch (error) {
+        health.failed(error);
         onError(error);
-        return Response.internalServerError();
+        // Served as usual unless it reads `request.session`: then a 503.
+        sharedOf(record).sessionUnavailable = unavailable();
+        return await next(raw, info);
       }
       if (
         stored && stored.expiresAt > start &&
@@ -205,10 +214,12 @@ export function sessionMiddleware(
           expiresAt: deadline,
         });
       }
+      if (dropped || changed) health.answered();
     } catch (error) {
+      health.failed(error);
       onError(error);
       response.body?.cancel().catch(() => {});
-      return Response.internalServerError();
+      return unavailable().toResponse();
     }
     if (setCookie === undefined) return response;
     const value = setCookie;
@@ -220,4 +231,13 @@ export function sessionMiddleware(
       }
     });
   }, "sessionMiddleware()");
+}
+
+/** The 503 of a request whose session store cannot be reached. */
+function unavailable(): HttpError {
+  return new HttpError(
+    503,
+    "Sessions are unavailable for a moment: try again shortly",
+    { headers: { "Retry-After": "5" } },
+  );
 }

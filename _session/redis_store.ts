@@ -1,4 +1,5 @@
 // The Redis session store.
+import { timeoutOption, withTimeout } from "./timeout.ts";
 import {
   parseRecord,
   recordText,
@@ -39,12 +40,22 @@ export interface RedisSessionStoreOptions {
   prefix?: string;
   /**
    * Milliseconds to wait for a connection.
-   * @default {5000}
+   * @default {the timeout}
    */
   connectTimeout?: number;
   /**
-   * Called with connection errors of a client the store made.
-   * @default {console.error}
+   * Milliseconds each operation may take (connecting included) before it
+   * fails with `Deno.errors.TimedOut`: a server that does not answer is an
+   * outage (see `sessionMiddleware`), never a hang.
+   * @default {3000}
+   */
+  timeout?: number;
+  /**
+   * Called with connection errors of a client the store made (each lost
+   * connection and reconnect attempt). By default nothing is logged here:
+   * `sessionMiddleware` says when the store stops answering and when it
+   * answers again.
+   * @default {undefined}
    */
   onError?: (error: unknown) => void;
   /**
@@ -79,6 +90,7 @@ export class RedisSessionStore implements SessionStore {
   #options: RedisSessionStoreOptions;
   #prefix: string;
   #now: () => number;
+  #timeout: number;
 
   /**
    * Creates a store; the connection is made on first use.
@@ -109,6 +121,7 @@ export class RedisSessionStore implements SessionStore {
     this.#options = options;
     this.#prefix = options.prefix ?? "pesto_session:";
     this.#now = options.now ?? Date.now;
+    this.#timeout = timeoutOption(options.timeout, "Redis session store");
     if (options.client) this.#client = Promise.resolve(options.client);
   }
 
@@ -124,15 +137,14 @@ export class RedisSessionStore implements SessionStore {
 
   async #makeClient(): Promise<OwnedClient> {
     const { createClient } = await import("@redis/client");
-    const onError = this.#options.onError ??
-      ((error: unknown) => console.error("Redis session store:", error));
+    const onError = this.#options.onError ?? (() => {});
     // The first connection fails at once; a lost one is retried, backing off.
     let connected = false;
     const client = createClient({
       url: this.#options.url ?? "redis://127.0.0.1:6379",
       disableOfflineQueue: true,
       socket: {
-        connectTimeout: this.#options.connectTimeout ?? 5000,
+        connectTimeout: this.#options.connectTimeout ?? this.#timeout,
         reconnectStrategy: (retries: number, cause: Error) =>
           connected ? Math.min(50 * 2 ** retries, 2000) : cause,
       },
@@ -174,8 +186,7 @@ export class RedisSessionStore implements SessionStore {
    * ```
    */
   async get(id: string): Promise<SessionRecord | undefined> {
-    const client = await this.#connect();
-    const text = await client.sendCommand(["GET", this.#prefix + id]);
+    const text = await this.#send(["GET", this.#prefix + id]);
     const record = parseRecord(text);
     return record && record.expiresAt > this.#now() ? record : undefined;
   }
@@ -207,11 +218,10 @@ export class RedisSessionStore implements SessionStore {
    */
   async set(id: string, record: SessionRecord): Promise<void> {
     const text = recordText(record);
-    const client = await this.#connect();
     const ttl = Math.ceil(record.expiresAt - this.#now());
-    if (ttl <= 0) await client.sendCommand(["DEL", this.#prefix + id]);
+    if (ttl <= 0) await this.#send(["DEL", this.#prefix + id]);
     else {
-      await client.sendCommand([
+      await this.#send([
         "SET",
         this.#prefix + id,
         text,
@@ -246,8 +256,14 @@ export class RedisSessionStore implements SessionStore {
    * ```
    */
   async delete(id: string): Promise<void> {
-    const client = await this.#connect();
-    await client.sendCommand(["DEL", this.#prefix + id]);
+    await this.#send(["DEL", this.#prefix + id]);
+  }
+
+  /** Sends one command, connecting first, within the timeout. */
+  #send(args: string[]): Promise<unknown> {
+    const sent = this.#connect().then((client) => client.sendCommand(args));
+    sent.catch(() => {}); // a late failure after the timeout is not unhandled
+    return withTimeout(sent, this.#timeout, "The Redis session store");
   }
 
   /**

@@ -570,7 +570,7 @@ Deno.test("sessionMiddleware() refuses non-JSON values with a 500", async () => 
   assert.equal(errors.length, 1);
 });
 
-Deno.test("sessionMiddleware() answers 500 when the store fails, and reports it", async (t) => {
+Deno.test("sessionMiddleware() answers 503 when the store fails, and reports it", async (t) => {
   const failing = (on: "get" | "set"): SessionStore => ({
     get: () =>
       on === "get"
@@ -593,7 +593,8 @@ Deno.test("sessionMiddleware() answers 500 when the store fails, and reports it"
           headers: { cookie: `pesto_session=${"b".repeat(64)}` },
         }),
       );
-      assert.equal(r.status, 500);
+      assert.equal(r.status, 503);
+      assert.equal(r.headers.get("retry-after"), "5");
       assert.doesNotMatch(await r.text(), /down/);
       assert.equal(errors.length, 1);
     });
