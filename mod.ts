@@ -89,3 +89,4 @@ export * from "./static.ts";
 export * from "./caching.ts";
 export * from "./middleware.ts";
 export * from "./testing.ts";
+export * from "./security.ts";
