@@ -10,7 +10,8 @@
  * are percent-encoded on the way out and decoded on the way in, `Secure`
  * renders as a bare flag, expiry dates are real UTC, and `SameSite` and
  * `Partitioned` are supported. Parsing keeps every value of a name sent
- * twice, in order (a `MultiDict`), where many parsers keep only one.
+ * twice, in order (a `MultiDict`), where many parsers keep only one, and
+ * reads text past ASCII that browsers send as raw UTF-8 bytes.
  *
  * @example
  * ```ts
@@ -244,23 +245,28 @@ export function expireCookie(
 }
 
 /**
- * Parses a `Cookie` request header. It never throws: pairs without `=`,
- * empty names and `$`-attributes (RFC 2965) are skipped, double quotes
- * around a value are removed, and percent-escapes are decoded when they are
- * valid UTF-8 (otherwise the value is kept as sent).
+ * Parses a `Cookie` request header. It never throws: pairs without `=` and
+ * empty names are skipped; names starting with `$` are cookies like any
+ * other; double quotes around a value are removed; raw UTF-8 bytes, which
+ * browsers send for text past ASCII and `Deno.serve` hands over one char per
+ * byte, are decoded as UTF-8 (a pair that is not valid UTF-8 is kept as it
+ * came); and percent-escapes are decoded when they are valid UTF-8
+ * (otherwise the value is kept as sent).
  *
  * @param header The header value (`null` or `undefined` for none).
- * @returns Every cookie, in the order sent (a name sent twice has two values).
+ * @returns Every cookie, in the order sent (a name sent twice has two values:
+ *   `get` gives the first).
  *
  * @example
  * ```ts
  * import { parseCookieHeader } from "@pesto/pesto";
  * import assert from "node:assert/strict";
  *
- * const jar = parseCookieHeader('a=1; b="two"; a=3; =x; junk; c=%E2%82%AC');
+ * const jar = parseCookieHeader('a=1; b="two"; a=3; =x; junk; c=%E2%82%AC; d=caf\u00c3\u00a9');
  * assert.deepEqual(jar.getAll("a"), ["1", "3"]);
  * assert.equal(jar.get("b"), "two");
  * assert.equal(jar.get("c"), "\u20ac");
+ * assert.equal(jar.get("d"), "caf\u00e9");
  * ```
  */
 export function parseCookieHeader(
@@ -268,18 +274,54 @@ export function parseCookieHeader(
 ): MultiDict<string> {
   const cookies = new MultiDict<string>();
   if (!header) return cookies;
-  for (const part of header.split(";")) {
+  const raw = NON_ASCII.test(header);
+  for (let part of header.split(";")) {
+    if (raw) part = fromUtf8Bytes(part);
     const eq = part.indexOf("=");
     if (eq === -1) continue;
-    const name = part.slice(0, eq).trim();
-    if (name === "" || name.startsWith("$")) continue;
-    let value = part.slice(eq + 1).trim();
+    const name = trimWsp(part, 0, eq);
+    if (name === "") continue;
+    let value = trimWsp(part, eq + 1, part.length);
     if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) {
       value = value.slice(1, -1);
     }
     cookies.append(name, decodeValue(value));
   }
   return cookies;
+}
+
+/**
+ * `text` from `start` to `end` without the spaces and tabs around it
+ * (RFC 6265's WSP: `trim()` would also eat U+00A0, U+FEFF or U+3000 that
+ * begin or end a UTF-8 value).
+ */
+function trimWsp(text: string, start: number, end: number): string {
+  while (start < end && isWsp(text.charCodeAt(start))) start++;
+  while (end > start && isWsp(text.charCodeAt(end - 1))) end--;
+  return text.slice(start, end);
+}
+
+function isWsp(c: number): boolean {
+  return c === 0x20 || c === 0x09;
+}
+
+const NON_ASCII = /[\u0080-\uffff]/;
+const NOT_BYTES = /[\u0100-\uffff]/;
+const UTF8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/**
+ * `text` read as the UTF-8 bytes it carries one per char, or as it is when
+ * it holds a char past 0xFF or the bytes are not valid UTF-8.
+ */
+function fromUtf8Bytes(text: string): string {
+  if (!NON_ASCII.test(text) || NOT_BYTES.test(text)) return text;
+  const bytes = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+  try {
+    return UTF8.decode(bytes);
+  } catch {
+    return text;
+  }
 }
 
 function decodeValue(value: string): string {
@@ -328,16 +370,40 @@ function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | undefined {
   }
 }
 
-function secretsOf(secret: string | readonly string[]): readonly string[] {
-  const list = typeof secret === "string" ? [secret] : secret;
-  if (
-    list.length === 0 || list.some((s) => typeof s !== "string" || s === "")
-  ) {
-    throw new TypeError(
-      "Cannot sign cookies: give a non-empty secret or list of secrets",
-    );
+function secretsOf(
+  secret: string | readonly string[],
+  action: "sign" | "verify",
+): readonly string[] {
+  const problem = secretProblem(secret);
+  if (problem !== undefined) {
+    throw new TypeError(`Cannot ${action} the cookie value: ${problem}`);
   }
-  return list;
+  return typeof secret === "string" ? [secret] : secret;
+}
+
+/** What is wrong with a secret a caller gave, if anything. */
+function secretProblem(secret: unknown): string | undefined {
+  const needed = "a secret is needed";
+  if (secret === undefined || secret === null) return needed;
+  if (secret === "") return `${needed}, not an empty string`;
+  if (typeof secret === "string") return undefined;
+  if (!Array.isArray(secret)) {
+    return `${needed}: give a string or a list of strings, not ${
+      typeName(secret)
+    }`;
+  }
+  if (secret.length === 0) return `${needed}, not an empty list`;
+  const bad = secret.findIndex((s) => typeof s !== "string" || s === "");
+  if (bad === -1) return undefined;
+  return `${needed}: the secret at index ${bad} of the list is ${
+    secret[bad] === "" ? "an empty string" : typeName(secret[bad])
+  }`;
+}
+
+function typeName(value: unknown): string {
+  if (value === undefined || value === null) return String(value);
+  if (typeof value !== "object") return `a ${typeof value}`;
+  return `an object (${Object.prototype.toString.call(value).slice(8, -1)})`;
 }
 
 /**
@@ -347,7 +413,9 @@ function secretsOf(secret: string | readonly string[]): readonly string[] {
  * @param value The value to protect.
  * @param secret The key, or a list of keys newest first (the first signs).
  * @returns The signed value.
- * @throws {TypeError} When no usable secret is given.
+ * @throws {TypeError} When no usable secret is given: none, an empty string,
+ *   an empty list, or a list holding something else than a non-empty
+ *   string.
  *
  * @example
  * ```ts
@@ -357,13 +425,17 @@ function secretsOf(secret: string | readonly string[]): readonly string[] {
  * const signed = await signCookieValue("user=42", "s3cret");
  * assert.equal(await verifyCookieValue(signed, "s3cret"), "user=42");
  * assert.equal(await verifyCookieValue(signed, "other"), undefined);
+ * await assert.rejects(() => signCookieValue("user=42", ""), {
+ *   name: "TypeError",
+ *   message: "Cannot sign the cookie value: a secret is needed, not an empty string",
+ * });
  * ```
  */
 export async function signCookieValue(
   value: string,
   secret: string | readonly string[],
 ): Promise<string> {
-  const key = await hmacKey(secretsOf(secret)[0]);
+  const key = await hmacKey(secretsOf(secret, "sign")[0]);
   const signature = await crypto.subtle.sign(
     "HMAC",
     key,
@@ -380,7 +452,8 @@ export async function signCookieValue(
  *   any of them is accepted, so keys can be rotated.
  * @returns The original value, or `undefined` when the signature is missing
  *   or wrong.
- * @throws {TypeError} When no usable secret is given.
+ * @throws {TypeError} When no usable secret is given (as
+ *   {@linkcode signCookieValue}).
  *
  * @example
  * ```ts
@@ -396,7 +469,7 @@ export async function verifyCookieValue(
   signed: string,
   secret: string | readonly string[],
 ): Promise<string | undefined> {
-  const secrets = secretsOf(secret);
+  const secrets = secretsOf(secret, "verify");
   const dot = signed.lastIndexOf(".");
   if (dot === -1) return undefined;
   const value = signed.slice(0, dot);

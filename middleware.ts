@@ -12,6 +12,8 @@
  *   handler.
  * - {@linkcode logger} prints one line per request: method, path, status
  *   and duration.
+ * - {@linkcode methodOverride} lets an HTML form's POST act as PUT, PATCH
+ *   or DELETE (a `_method` field or an `X-HTTP-Method-Override` header).
  *
  * These follow Pesto's `pesto.wsgiutils` (`mount_app`, `overlay`,
  * `use_x_forwarded`) with fetch handlers in place of WSGI apps. A mounted
@@ -56,3 +58,7 @@ export {
   logger,
   type LoggerOptions,
 } from "./_middleware/logger.ts";
+export {
+  methodOverride,
+  type MethodOverrideOptions,
+} from "./_middleware/method_override.ts";

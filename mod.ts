@@ -28,12 +28,14 @@
  * | `@pesto/pesto/request`  | {@linkcode Request}, {@linkcode RequestLimits}: query, forms, JSON, cookies, URIs, bounded body reads   |
  * | `@pesto/pesto/upload`   | {@linkcode FileUpload}: uploaded files, streamed and spooled to disk                                    |
  * | `@pesto/pesto/response` | {@linkcode Response}: value-object responses, canned responses, {@linkcode STATUS_CODE}                 |
+ * | `@pesto/pesto/html`     | {@linkcode html}, {@linkcode raw}: HTML templates that escape what they interpolate                     |
  * | `@pesto/pesto/cookies`  | {@linkcode Cookie}, {@linkcode parseCookieHeader}, signed values                                        |
  * | `@pesto/pesto/multidict`| {@linkcode MultiDict}: ordered multi-valued maps                                                        |
  * | `@pesto/pesto/session`  | {@linkcode sessionMiddleware} and the memory, Deno KV and Redis stores                                  |
  * | `@pesto/pesto/static`   | {@linkcode serveStatic}, {@linkcode serveFile}                                                          |
  * | `@pesto/pesto/caching`  | {@linkcode withEtag}, {@linkcode conditional}, {@linkcode noCache}                                      |
- * | `@pesto/pesto/middleware` | {@linkcode compose}, {@linkcode mount}, {@linkcode overlay}, {@linkcode useXForwarded}, {@linkcode logger} |
+ * | `@pesto/pesto/middleware` | {@linkcode compose}, {@linkcode mount}, {@linkcode overlay}, {@linkcode useXForwarded}, {@linkcode logger}, {@linkcode methodOverride} |
+ * | `@pesto/pesto/websocket` | {@linkcode upgradeWebSocket}: WebSocket routes, {@linkcode UpgradeRequired} (426)                     |
  * | `@pesto/pesto/testing`  | {@linkcode TestApp}: in-process requests with a cookie jar                                              |
  *
  * ## Runtime
@@ -80,6 +82,7 @@
 export * from "./core.ts";
 export * from "./request.ts";
 export * from "./response.ts";
+export * from "./html.ts";
 export * from "./multidict.ts";
 export * from "./cookies.ts";
 export * from "./upload.ts";
@@ -87,6 +90,8 @@ export * from "./dispatch.ts";
 export * from "./session.ts";
 export * from "./static.ts";
 export * from "./caching.ts";
+export * from "./websocket.ts";
 export * from "./middleware.ts";
 export * from "./testing.ts";
 export * from "./security.ts";
+export * from "./rate_limit.ts";

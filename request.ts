@@ -21,17 +21,25 @@
  * released as soon as the parser is done with them, and those of a body of
  * unknown length once joined.
  *
+ * `request.validate(schema)` checks the query, the form or the JSON body
+ * with a schema of any library that implements Standard Schema v1 (zod,
+ * valibot, arktype) and gives its output, typed; data that fails is a
+ * {@linkcode ValidationError}, a 422 whose body is JSON or text as the
+ * client accepts. `request.accepts(...types)` chooses among media types by
+ * the `Accept` header.
+ *
  * Differences from Python's Pesto (`pesto.request`): `form()` and `json()`
  * are async (bodies arrive as streams); `form()` reads the body for POST,
  * PUT and PATCH (Pesto: POST and PUT); query strings and urlencoded bodies
- * split on `&` only, and undecodable text becomes U+FFFD instead of an
- * error; a multipart part is a file when it has a `filename` (Pesto also
- * wants a `Content-Type`), and any boundary works (Pesto wants one starting
- * with `--`); `cookies` holds the values (not `Cookie` objects); `getHeader`
- * reads any header, `Content-Type` included; `contentType` is the media type
- * alone; and `makeUri` treats paths as text (it encodes `%`), drops the
- * current query when the path changes, and joins queries with `&` in the
- * order given.
+ * follow the WHATWG urlencoded parser, as browsers do: pairs split on `&`
+ * only, a `%` not followed by two hex digits stays as it is, and bytes not
+ * valid in the charset become U+FFFD instead of an error; a multipart part
+ * is a file when it has a `filename` (Pesto also wants a `Content-Type`),
+ * and any boundary works (Pesto wants one starting with `--`); `cookies`
+ * holds the values (not `Cookie` objects); `getHeader` reads any header,
+ * `Content-Type` included; `contentType` is the media type alone; and
+ * `makeUri` treats paths as text (it encodes `%`), drops the current query
+ * when the path changes, and joins queries with `&` in the order given.
  *
  * @example
  * ```ts
@@ -65,6 +73,15 @@ export {
   type RequestOptions,
 } from "./_message/request.ts";
 export type { FormValue } from "./_message/upload.ts";
+export type { StandardSchemaV1 } from "./_message/standard_schema.ts";
+export {
+  type HasHeaders,
+  type ValidateOptions,
+  ValidationError,
+  type ValidationErrorOptions,
+  type ValidationIssue,
+  type ValidationSource,
+} from "./_message/validation.ts";
 export {
   encodePath,
   makeQuery,

@@ -6,8 +6,9 @@
  * string, bytes, a list or (async) iterable of chunks, or a stream; headers
  * given as a record; a default `Content-Type` of `text/html; charset=UTF-8`;
  * modifiers that return a new response (`addHeader`, `addCookie`, `replace`,
- * `onClose`, ...); and canned responses (`Response.notFound()`,
- * `Response.redirect(...)`, ...).
+ * `onClose`, ...); canned responses (`Response.notFound()`,
+ * `Response.redirect(...)`, ...); and streams of server-sent events
+ * (`Response.eventStream(events)`).
  *
  * A body given as bytes is copied by the web `Response`, as the Fetch
  * standard says; once `Deno.serve` has sent a response returned through
@@ -48,6 +49,11 @@ export type {
   ResponseHeaders,
   ResponseOptions,
 } from "./_message/content.ts";
+export type {
+  EventStreamOptions,
+  EventStreamSource,
+  ServerSentEvent,
+} from "./_message/event_stream.ts";
 export {
   escapeHtml,
   type ReplaceOptions,

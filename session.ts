@@ -24,6 +24,10 @@
  * (session ids never go in URLs); and `regenerate()` gives the session a
  * new id on login.
  *
+ * Flash messages (Flask's `flash`): `await session.flash(message)` before a
+ * redirect, `await session.takeFlashes()` on the page that shows them; they
+ * are kept in the session until read.
+ *
  * @example Login with a session
  * ```ts
  * import { compose, DispatcherApp, Response, sessionMiddleware } from "@pesto/pesto";
@@ -48,6 +52,7 @@
  * @module
  */
 export {
+  type Flash,
   type JsonValue,
   Session,
   type SessionData,

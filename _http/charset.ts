@@ -3,21 +3,41 @@
 import { RequestParseError } from "../_message/errors.ts";
 
 const decoders = new Map<string, TextDecoder>();
+const formDecoders = new Map<string, TextDecoder>();
 
 /**
- * A lenient decoder for `charset` (invalid bytes become U+FFFD); a 400 for
- * a charset `TextDecoder` does not know.
+ * A lenient decoder for `charset` (invalid bytes become U+FFFD, a leading
+ * byte-order mark is dropped); a 400 for a charset `TextDecoder` does not
+ * know.
  */
 export function decoderFor(charset: string): TextDecoder {
+  return cachedDecoder(decoders, charset, false);
+}
+
+/**
+ * A lenient decoder for urlencoded text in `charset` that keeps a
+ * byte-order mark: the WHATWG urlencoded parser decodes "without BOM", so a
+ * BOM at the start of a body is part of the first name, and an escaped one
+ * (`%EF%BB%BF`) part of its name or value. A 400 for an unknown charset.
+ */
+export function formDecoderFor(charset: string): TextDecoder {
+  return cachedDecoder(formDecoders, charset, true);
+}
+
+function cachedDecoder(
+  cache: Map<string, TextDecoder>,
+  charset: string,
+  ignoreBOM: boolean,
+): TextDecoder {
   const key = charset.toLowerCase();
-  let decoder = decoders.get(key);
+  let decoder = cache.get(key);
   if (!decoder) {
     try {
-      decoder = new TextDecoder(charset);
+      decoder = new TextDecoder(charset, { ignoreBOM });
     } catch {
       throw new RequestParseError(`Unknown charset "${charset.slice(0, 40)}"`);
     }
-    if (decoders.size < 64) decoders.set(key, decoder);
+    if (cache.size < 64) cache.set(key, decoder);
   }
   return decoder;
 }

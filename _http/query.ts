@@ -2,7 +2,7 @@
 // path encoding. Query strings and urlencoded bodies follow the WHATWG
 // urlencoded parser.
 import { MultiDict } from "../multidict.ts";
-import { decoderFor, latin1 } from "./charset.ts";
+import { formDecoderFor, latin1 } from "./charset.ts";
 import { encodePathText } from "./path.ts";
 
 /** Data for a query string. Arrays repeat a key; `null`/`undefined` skip it. */
@@ -21,10 +21,14 @@ export type QueryInit =
   >;
 
 /**
- * Parses a query string or an urlencoded body. Pairs split on `&` only (a
- * `;` is part of the value, as in WHATWG URLs); `+` is a space; a pair
- * without `=` has the value `""`; empty pairs are skipped; a bad escape or
- * invalid text in the charset becomes U+FFFD. It never throws on the input.
+ * Parses a query string or an urlencoded body as the WHATWG
+ * `application/x-www-form-urlencoded` parser does (and so `URLSearchParams`
+ * and browsers): pairs split on `&` only (a `;` is part of the value); `+`
+ * is a space; a pair without `=` has the value `""`; empty pairs are
+ * skipped; a `%` not followed by two hex digits stays as it is; escaped and
+ * literal bytes that are not valid in the charset become U+FFFD; a
+ * byte-order mark is kept (at the start of a body it is part of the first
+ * name). It never throws on the input.
  *
  * @param input The text (without `?`) or the body bytes.
  * @param charset The charset of escaped bytes (and of `input` when bytes).
@@ -36,10 +40,12 @@ export type QueryInit =
  * import { parseQuery } from "@pesto/pesto";
  * import assert from "node:assert/strict";
  *
- * const q = parseQuery("a=1&b=x%20y+z&a=%E2%82%AC&bad=%zz&c");
+ * const q = parseQuery("a=1&b=x%20y+z&a=%E2%82%AC&p=100%&bad=%zz&ff=%ff&c");
  * assert.deepEqual(q.getAll("a"), ["1", "\u20ac"]);
  * assert.equal(q.get("b"), "x y z");
- * assert.equal(q.get("bad"), "\uFFFDzz");
+ * assert.equal(q.get("p"), "100%");
+ * assert.equal(q.get("bad"), "%zz");
+ * assert.equal(q.get("ff"), "\uFFFD");
  * assert.equal(q.get("c"), "");
  * ```
  */
@@ -47,17 +53,12 @@ export function parseQuery(
   input: string | Uint8Array,
   charset = "UTF-8",
 ): MultiDict<string> {
-  const decoder = decoderFor(charset);
-  // UTF-8 bytes are decoded natively first; other charsets go through a
-  // latin1 string (one char per byte) so that literal and escaped bytes
-  // decode alike.
-  const utf8 = decoder.encoding === "utf-8";
-  const fromBytes = typeof input !== "string" && !utf8;
-  const text = typeof input === "string"
-    ? input
-    : utf8
-    ? decoder.decode(input)
-    : latin1(input);
+  const decoder = formDecoderFor(charset);
+  const decoded = typeof input === "string"
+    ? (input.isWellFormed() ? input : input.toWellFormed())
+    : utf8Body(input, decoder);
+  const fromBytes = decoded === undefined;
+  const text = decoded ?? latin1(input as Uint8Array);
   const out = new MultiDict<string>();
   if (text === "") return out;
   for (const pair of text.split("&")) {
@@ -73,7 +74,27 @@ export function parseQuery(
   return out;
 }
 
+/**
+ * A body's text when the charset is UTF-8 and the bytes valid UTF-8:
+ * decoded at once natively, a byte-order mark kept (escapes are then
+ * decoded per name and value, which gives what decoding the bytes would).
+ * `undefined` otherwise: the body then goes through a latin1 string (one
+ * char per byte), so that the literal and the escaped bytes of a name or
+ * value are decoded together, as the WHATWG parser does. (A U+FFFD, from
+ * invalid bytes or sent as such, takes that slower path too: a fatal
+ * decoder would cost three times as much on every body.)
+ */
+function utf8Body(
+  bytes: Uint8Array,
+  decoder: TextDecoder,
+): string | undefined {
+  if (decoder.encoding !== "utf-8") return undefined;
+  const text = decoder.decode(bytes);
+  return text.includes("\uFFFD") ? undefined : text;
+}
+
 const PLUS = /\+/g;
+const NOT_PRINTABLE_ASCII = /[^\u0020-\u007e]/;
 
 function decodeComponent(
   text: string,
@@ -81,39 +102,58 @@ function decodeComponent(
   fromBytes: boolean,
 ): string {
   if (text.includes("+")) text = text.replace(PLUS, " ");
-  const ascii = !fromBytes || !/[^\u0020-\u007e]/.test(text);
+  const ascii = !fromBytes || !NOT_PRINTABLE_ASCII.test(text);
   if (!text.includes("%") && ascii) return text;
   if (decoder.encoding === "utf-8" && !fromBytes) {
     try {
       return decodeURIComponent(text);
-    } catch { /* fall through to the lenient decoder */ }
+    } catch { /* a bad escape or invalid UTF-8: decode leniently */ }
   }
+  return decodeBytes(text, decoder, fromBytes);
+}
+
+/**
+ * Percent-decodes `text` into bytes (a `%` without two hex digits is the
+ * byte `%`) and decodes them with `decoder`. Literal chars are bytes too
+ * when `fromBytes`; otherwise one past ASCII is kept as it is.
+ */
+function decodeBytes(
+  text: string,
+  decoder: TextDecoder,
+  fromBytes: boolean,
+): string {
   const bytes: number[] = [];
   let out = "";
-  const flush = () => {
-    if (bytes.length) out += decoder.decode(new Uint8Array(bytes));
-    bytes.length = 0;
-  };
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (c === 0x25) {
-      const hex = text.slice(i + 1, i + 3);
-      if (/^[0-9A-Fa-f]{2}$/.test(hex)) {
-        bytes.push(parseInt(hex, 16));
-        i += 2;
-      } else {
-        flush();
-        out += "\uFFFD";
-      }
+    const hi = c === 0x25 ? hexDigit(text.charCodeAt(i + 1)) : -1;
+    const lo = hi === -1 ? -1 : hexDigit(text.charCodeAt(i + 2));
+    if (lo !== -1) {
+      bytes.push(hi * 16 + lo);
+      i += 2;
     } else if (fromBytes || c < 0x80) {
-      bytes.push(c & 0xff);
+      bytes.push(c);
     } else {
-      flush();
-      out += text[i];
+      out += decodeRun(bytes, decoder) + text[i];
     }
   }
-  flush();
-  return out;
+  return out + decodeRun(bytes, decoder);
+}
+
+/** Decodes and empties `bytes`. */
+function decodeRun(bytes: number[], decoder: TextDecoder): string {
+  if (bytes.length === 0) return "";
+  const text = decoder.decode(new Uint8Array(bytes));
+  bytes.length = 0;
+  return text;
+}
+
+/** The value of a hex digit's char code, or -1. */
+function hexDigit(c: number): number {
+  if (c >= 0x30 && c <= 0x39) return c - 0x30;
+  const lower = c | 0x20;
+  if (lower >= 0x61 && lower <= 0x66) return lower - 0x61 + 10;
+  return -1;
 }
 
 /**

@@ -2,6 +2,7 @@
 // string, bytes, chunks or a stream, with headers as a record), worked out
 // into the web body and init, quickly when simple, and the callbacks run
 // once its body is sent.
+import { Html } from "./html.ts";
 
 /** One chunk of response content. */
 export type Chunk = string | Uint8Array;
@@ -10,10 +11,12 @@ export type Chunk = string | Uint8Array;
  * What a {@linkcode Response} can carry: a string, bytes, an iterable or
  * async iterable of string/bytes chunks (Pesto's list of chunks, or a
  * generator), a `ReadableStream`, any other web `BodyInit` (a `Blob`,
- * `FormData`, `URLSearchParams`), or nothing.
+ * `FormData`, `URLSearchParams`), an `Html` value (its text, sent as
+ * `text/html; charset=UTF-8` unless told otherwise), or nothing.
  */
 export type ResponseContent =
   | Chunk
+  | Html
   | Iterable<Chunk>
   | AsyncIterable<Chunk>
   | ReadableStream<Uint8Array>
@@ -112,6 +115,8 @@ export function prepare(
 ): Prepared {
   const status = init.status ?? 200;
   const callbacks = (init as DerivedOptions)[kCallbacks] ?? NO_CALLBACKS;
+  // HTML is its text: the default type is already text/html.
+  if (content instanceof Html) content = content.toString();
   if (
     init.headers === undefined && init.statusText === undefined &&
     callbacks.length === 0 &&
@@ -328,6 +333,7 @@ export function knownLength(
   content: ResponseContent,
   charset: string,
 ): number | undefined {
+  if (content instanceof Html) content = content.toString();
   if (typeof content === "string") return encode(content, charset).byteLength;
   if (content instanceof Uint8Array) return content.byteLength;
   if (content instanceof ArrayBuffer) return content.byteLength;

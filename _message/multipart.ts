@@ -24,6 +24,7 @@ import {
   type FileUploadOptions,
   makeUpload,
   removeSpoolFile,
+  spoolFailure,
   UploadContent,
   writeAll,
 } from "./upload.ts";
@@ -171,6 +172,8 @@ class FileSink implements Sink {
   #size = 0;
   #path?: string;
   #file?: Deno.FsFile;
+  // No temporary file could be made: the content is counted, not kept.
+  #discarding = false;
 
   constructor(
     name: string,
@@ -188,24 +191,45 @@ class FileSink implements Sink {
   push(bytes: Uint8Array): void | Promise<void> {
     this.#size += bytes.byteLength;
     if (this.#size > this.#limit.value) throw tooLarge("File", this.#limit);
-    if (this.#file) return writeAll(this.#file, bytes);
+    if (this.#discarding) return;
+    if (this.#file) {
+      return writeAll(this.#file, bytes).catch((error) => {
+        throw spoolFailure(error);
+      });
+    }
     this.#chunks.push(bytes);
     if (this.#size > this.#memory) return this.#spill();
   }
 
   async #spill(): Promise<void> {
-    const { path, file } = await createSpoolFile();
+    const spool = this.#parser.failure
+      ? undefined
+      : await createSpoolFile(this.#memory).catch((error) => {
+        this.#parser.failure = { error };
+        return undefined;
+      });
+    if (!spool) {
+      // The limits still decide first: the rest of the body is counted,
+      // and the failure thrown at its end if no limit was exceeded.
+      this.#discarding = true;
+      this.#chunks = [];
+      return;
+    }
+    const { path, file } = spool;
     await this.#parser.adopt(path, file);
     this.#path = path;
     this.#file = file;
     const chunks = this.#chunks;
     this.#chunks = [];
     const joined = concat(chunks, this.#size);
-    await writeAll(file, joined);
+    await writeAll(file, joined).catch((error) => {
+      throw spoolFailure(error);
+    });
     if (chunks.length > 1 && this.#parser.releasing) release(joined);
   }
 
   end(form: MultiDict<string | FileUpload>): void {
+    if (this.#discarding) return;
     if (this.#file) {
       this.#file.close();
       this.#parser.closed();
@@ -254,6 +278,11 @@ class MultipartParser {
   #uploads: UploadContent[] = [];
   // A whole served body whose views the uploads are, released with them.
   #whole?: Uint8Array;
+  /**
+   * Why an upload could not be spooled to a temporary file: thrown once the
+   * whole body was read within the limits.
+   */
+  failure?: { error: unknown };
 
   constructor(boundary: string, limits: Limits, charset: string) {
     const needle = Uint8Array.from(`\r\n--${boundary}`, (c) => c.charCodeAt(0));
@@ -406,7 +435,8 @@ class MultipartParser {
             }
             return this.#keep(buf, pos);
           }
-          start = end + 4;
+          start = this.#bodyStart(buf, end);
+          if (start === -1) return this.#keep(buf, pos);
         }
         if (end - pos > max.value) throw tooLarge("Part headers", max);
         this.#startPart(buf.subarray(pos, end));
@@ -426,7 +456,25 @@ class MultipartParser {
           : "unterminated part",
       );
     }
+    if (this.failure) throw spoolFailure(this.failure.error);
     return this.#form;
+  }
+
+  /**
+   * Where the body of a part whose headers end with the CRLF CRLF at `end`
+   * starts: after it, or at its second CRLF when the delimiter follows at
+   * once (a part without a body: its last header line's CRLF, then the
+   * delimiter, as Werkzeug writes an empty field); -1 when the bytes that
+   * tell are still to come.
+   */
+  #bodyStart(buf: Uint8Array, end: number): number {
+    const needle = this.#needle;
+    const at = end + 2;
+    const seen = Math.min(buf.byteLength - at, needle.byteLength);
+    for (let k = 0; k < seen; k++) {
+      if (buf[at + k] !== needle[k]) return end + 4;
+    }
+    return seen === needle.byteLength ? at : -1;
   }
 
   #keep(buf: Uint8Array, pos: number): void {
@@ -481,7 +529,7 @@ class MultipartParser {
     // Browsers send names and file names as raw UTF-8.
     const lines = block.byteLength === 0
       ? []
-      : utf8Decoder.decode(block).split("\r\n");
+      : unfold(utf8Decoder.decode(block).split("\r\n"));
     let disposition: string | undefined;
     let type: string | undefined;
     for (const line of lines) {
@@ -540,6 +588,26 @@ class MultipartParser {
       limits,
     );
   }
+}
+
+/**
+ * Header lines with obsolete folding undone: a line that starts with a
+ * space or a tab continues the one before, joined with a single space
+ * (RFC 5322 section 2.2.3). A block that starts with one is malformed.
+ */
+function unfold(lines: string[]): string[] {
+  const out: string[] = [];
+  for (const line of lines) {
+    if (line[0] !== " " && line[0] !== "\t") {
+      out.push(line);
+    } else if (out.length === 0) {
+      throw malformed("folded line before any header");
+    } else {
+      const before = out[out.length - 1].replace(/[ \t]+$/, "");
+      out[out.length - 1] = `${before} ${line.replace(/^[ \t]+/, "")}`;
+    }
+  }
+  return out;
 }
 
 /** The index of the CRLF CRLF that ends a header block, or -1. */

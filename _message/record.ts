@@ -47,6 +47,18 @@ export class SharedState {
   cleanups: Cleanup[] | "done" | undefined = undefined;
   /** Values handlers and middlewares share (`request.vars`). */
   vars: Map<string, unknown> | undefined = undefined;
+  /**
+   * The web request the others were derived from, set when the first is
+   * derived: the one `Deno.serve` gave, the only one it upgrades to a
+   * WebSocket.
+   */
+  source: globalThis.Request | undefined = undefined;
+  /**
+   * The method the client sent, when `methodOverride()` changed it (a POST
+   * form made a PUT, PATCH or DELETE): the body stays the form whatever the
+   * method now says.
+   */
+  originalMethod: string | undefined = undefined;
 }
 
 /** What a derived request changes of its parent's record. */
@@ -163,13 +175,13 @@ export function deriveRequest(
 ): globalThis.Request {
   const parent = ensureRecord(raw);
   const shared = sharedOf(parent);
+  shared.source ??= raw;
   const bodyRead = shared.body?.bytes !== undefined ||
     shared.body?.multipart !== undefined;
   const derived = new globalThis.Request(url, {
     method: raw.method,
     headers: raw.headers,
     body: bodyRead || raw.bodyUsed ? null : raw.body,
-    signal: raw.signal,
     ...init,
   });
   adopt(derived, parent, shared, overrides, ownsBody(raw, parent));
@@ -183,13 +195,13 @@ export function deriveRequest(
 export function cloneRequest(raw: globalThis.Request): globalThis.Request {
   const parent = ensureRecord(raw);
   const shared = sharedOf(parent);
+  shared.source ??= raw;
   const bodyRead = shared.body?.bytes !== undefined ||
     shared.body?.multipart !== undefined;
   const clone = bodyRead
     ? new globalThis.Request(raw.url, {
       method: raw.method,
       headers: raw.headers,
-      signal: raw.signal,
     })
     : raw.clone();
   // A teed body's chunks are seen by both branches: never released.

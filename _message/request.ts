@@ -8,6 +8,7 @@ import { MultiDict } from "../multidict.ts";
 import { parseCookieHeader } from "../cookies.ts";
 import { isReleased, release } from "../_runtime/release.ts";
 import { hostHeader, requestHeader } from "../_runtime/served_request.ts";
+import { preferredMediaType } from "../_http/accept.ts";
 import { decoderFor } from "../_http/charset.ts";
 import {
   encodePathText,
@@ -35,6 +36,12 @@ import {
   sharedOf,
 } from "./record.ts";
 import type { FileUpload, FormValue } from "./upload.ts";
+import type { StandardSchemaV1 } from "./standard_schema.ts";
+import {
+  formObject,
+  type ValidateOptions,
+  validateValue,
+} from "./validation.ts";
 
 /** The key of the method that applies a route's own limits. */
 export const kSetLimits: unique symbol = Symbol("pesto.setLimits");
@@ -79,6 +86,7 @@ export interface MakeUriOptions {
 }
 
 const BODY_METHODS = new Set(["POST", "PUT", "PATCH"]);
+const QUERY_METHODS = new Set(["GET", "HEAD", "DELETE"]);
 
 /**
  * An incoming request. Handlers receive one; `toHandler` builds it from the
@@ -691,6 +699,27 @@ export class Request {
   }
 
   /**
+   * The `Last-Event-ID` header: the `id` of the last server-sent event a
+   * browser's `EventSource` received, sent when it reconnects (see
+   * `Response.eventStream()`), so the stream can resume after it.
+   *
+   * @returns The id as sent, or `undefined` when the header is absent.
+   *
+   * @example
+   * ```ts
+   * import { Request } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const r = new Request(new globalThis.Request("http://x.test/events", { headers: { "last-event-id": "42" } }));
+   * assert.equal(r.lastEventId, "42");
+   * assert.equal(new Request(new globalThis.Request("http://x.test/")).lastEventId, undefined);
+   * ```
+   */
+  get lastEventId(): string | undefined {
+    return this.#raw.headers.get("last-event-id") ?? undefined;
+  }
+
+  /**
    * The media type of the body, lower case and without parameters.
    *
    * @returns For example `"application/json"`, or `undefined`.
@@ -711,6 +740,46 @@ export class Request {
     if (!header) return undefined;
     const semi = header.indexOf(";");
     return (semi === -1 ? header : header.slice(0, semi)).trim().toLowerCase();
+  }
+
+  /**
+   * The best of the given media types for the request's `Accept` header
+   * (RFC 9110, 12.5.1), as Express's `req.accepts()` chooses it: each type
+   * gets the weight (`q`) of the most specific range that matches it
+   * (`text/html;level=1` over `text/html` over `text/*` over the range of
+   * all types; the parameters of a range must be in the type); `q=0`, or no
+   * matching range, makes a type unacceptable. The highest weight wins,
+   * then the type matched by the more specific range, then the one whose
+   * range the client listed first, then the one given first. No `Accept`
+   * header accepts anything (the first type given); an empty one, nothing.
+   * A malformed range in the header is skipped.
+   *
+   * @param types Media types the handler can answer with
+   *   (`"application/json"`, `"text/html"`), in the order it prefers.
+   * @returns The one to answer with, as given, or `undefined` when the
+   *   client accepts none (answer 406, or a default).
+   * @throws {TypeError} When a given type is not a media type (`"json"`).
+   *
+   * @example
+   * ```ts
+   * import { Request } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const browser = new Request(new globalThis.Request("http://x.test/", {
+   *   headers: { accept: "text/html,application/xhtml+xml,application/xml;q=0.9,*\/*;q=0.8" },
+   * }));
+   * assert.equal(browser.accepts("application/json", "text/html"), "text/html");
+   * const api = new Request(new globalThis.Request("http://x.test/", {
+   *   headers: { accept: "application/json" },
+   * }));
+   * assert.equal(api.accepts("text/html", "application/json"), "application/json");
+   * assert.equal(api.accepts("text/html"), undefined);
+   * const curl = new Request(new globalThis.Request("http://x.test/"));
+   * assert.equal(curl.accepts("text/plain", "application/json"), "text/plain");
+   * ```
+   */
+  accepts(...types: string[]): string | undefined {
+    return preferredMediaType(requestHeader(this.#raw, "accept"), types);
   }
 
   /**
@@ -750,8 +819,9 @@ export class Request {
 
   /**
    * The form: for GET, HEAD, DELETE and other body-less methods, the query
-   * string; for POST, PUT and PATCH, the body (urlencoded or multipart).
-   * Other body types give an empty form. The result is cached.
+   * string; for POST, PUT and PATCH, the body (urlencoded or multipart), and
+   * for a POST that `methodOverride()` made a DELETE too. Other body types
+   * give an empty form. The result is cached.
    *
    * @returns The form values, in the order sent.
    * @throws {PayloadTooLarge} When the body exceeds a limit.
@@ -782,8 +852,14 @@ export class Request {
     return this.#form;
   }
 
+  /** Whether the body is the form (the method may have been overridden). */
+  #formInBody(): boolean {
+    return BODY_METHODS.has(this.method) ||
+      this.#record.shared?.originalMethod !== undefined;
+  }
+
   async #readForm(): Promise<MultiDict<FormValue>> {
-    if (!BODY_METHODS.has(this.method)) {
+    if (!this.#formInBody()) {
       return this.query.copy() as MultiDict<FormValue>;
     }
     const type = this.contentType;
@@ -883,6 +959,77 @@ export class Request {
    */
   async getAll(name: string): Promise<FormValue[]> {
     return (await this.form()).getAll(name);
+  }
+
+  /**
+   * Validates the request's data with a schema of any library that
+   * implements Standard Schema v1 (zod, valibot, arktype, ...), and gives
+   * what the schema gives, typed as its output.
+   *
+   * The data is, unless `options.from` says: the query for GET, HEAD and
+   * DELETE (but the body for a POST that `methodOverride()` made a DELETE);
+   * the body parsed as JSON when its type is `application/json` or ends in
+   * `+json`; the form otherwise (`form()`: a urlencoded or multipart body).
+   * A form or query is given as a plain object: a key sent once has its
+   * value, a key sent more than once the array of its values (so a schema
+   * for a multiple choice takes a string or an array); files are
+   * {@linkcode FileUpload}s; every other value is a string, which the schema
+   * may coerce (`z.coerce.number()`). Asynchronous schemas are awaited.
+   *
+   * @param schema A Standard Schema v1 schema.
+   * @param options Where the data comes from.
+   * @returns The schema's output.
+   * @throws {ValidationError} (422) When the data does not pass, with the
+   *   schema's issues; its response is JSON or text as the client accepts.
+   * @throws {RequestParseError} When the body is malformed (bad JSON).
+   * @throws {PayloadTooLarge} When the body exceeds a limit.
+   * @throws {RequestTimeout} When the body does not arrive in time.
+   * @throws {TypeError} When `schema` does not implement Standard Schema v1.
+   *
+   * @example
+   * ```ts
+   * import { DispatcherApp, Response } from "@pesto/pesto";
+   * import { z } from "zod";
+   * import assert from "node:assert/strict";
+   *
+   * const Search = z.object({ q: z.string().min(1), page: z.coerce.number().default(1) });
+   * const app = new DispatcherApp();
+   * app.match("/search", "GET", async (request) => {
+   *   const { q, page } = await request.validate(Search); // { q: string; page: number }
+   *   return new Response(`${q} p${page + 1}`);
+   * });
+   * const ok = await app.fetch(new globalThis.Request("http://x.test/search?q=toast&page=2"));
+   * assert.equal(await ok.text(), "toast p3");
+   * const bad = await app.fetch(new globalThis.Request("http://x.test/search?q=", {
+   *   headers: { accept: "application/json" },
+   * }));
+   * assert.equal(bad.status, 422);
+   * assert.deepEqual((await bad.json()).issues[0].path, ["q"]);
+   * ```
+   */
+  async validate<S extends StandardSchemaV1>(
+    schema: S,
+    options: ValidateOptions = {},
+  ): Promise<StandardSchemaV1.InferOutput<S>> {
+    let from = options.from;
+    if (from === undefined) {
+      const type = this.contentType;
+      from = !this.#formInBody() && QUERY_METHODS.has(this.method)
+        ? "query"
+        : type === "application/json" || type?.endsWith("+json")
+        ? "json"
+        : "form";
+    }
+    let value: unknown;
+    if (from === "json") value = await this.json();
+    else if (from === "query") value = formObject(this.query);
+    else if (from === "form") value = formObject(await this.form());
+    else {
+      throw new TypeError(
+        `Cannot validate from "${from}": use "query", "form" or "json"`,
+      );
+    }
+    return await validateValue(schema, value, this);
   }
 
   /**

@@ -19,6 +19,15 @@ import {
   type ResponseOptions,
   runCallbacks,
 } from "./content.ts";
+import {
+  eventStreamBody,
+  type EventStreamOptions,
+  type EventStreamSource,
+} from "./event_stream.ts";
+import { escapeHtml } from "./html.ts";
+
+// Escaping lives with the html template; its export stays here too.
+export { escapeHtml };
 
 /**
  * The key of what runs once a response is sent, on a response that has
@@ -701,33 +710,80 @@ export class Response extends globalThis.Response {
       contentType: init.contentType ?? "application/json",
     });
   }
-}
 
-/**
- * Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attributes.
- *
- * @param text Any text.
- * @returns The escaped text.
- *
- * @example
- * ```ts
- * import { escapeHtml } from "@pesto/pesto";
- * import assert from "node:assert/strict";
- *
- * assert.equal(escapeHtml(`<a href="x">'&'</a>`), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
- * ```
- */
-export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c]);
+  /**
+   * A stream of server-sent events (`text/event-stream`, `Cache-Control:
+   * no-cache`), for `EventSource` in browsers. Events are pulled from
+   * `source` as the client reads them: objects `{ data, event?, id?, retry?
+   * }` (data that is not a string is sent as JSON; each line of it gets its
+   * own `data:` line) or strings (the data alone).
+   *
+   * When the client goes away, the source is stopped: its iterator's
+   * `return()` is called, so an async generator runs its `finally` blocks
+   * (one waiting inside an `await` is stopped at its next `yield`). The
+   * source is stopped too when it gives an event that cannot be sent: an
+   * `event` or `id` holding CR or LF (refused, not stripped: such a value
+   * would start a field of its own), a `retry` that is not a whole number,
+   * data JSON cannot write. The stream then ends with that error, as it
+   * does when the source throws: the client sees the connection drop (and
+   * `EventSource` reconnects), and `Deno.serve` logs the error.
+   *
+   * @param source An async iterable (an async generator, a
+   *   `ReadableStream`) or iterable of events or strings.
+   * @param options `keepAlive` (send `: keep-alive` comments when idle for
+   *   so many ms), `status`, `headers`.
+   * @returns A new `Response`.
+   * @throws {TypeError} When `source` is not iterable or `keepAlive` is not
+   *   a number of ms.
+   *
+   * @example A clock, one tick a second, stopped when the client leaves
+   * ```ts
+   * import { Response } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * async function* ticks() {
+   *   for (let n = 1; ; n++) {
+   *     yield { event: "tick", id: n, data: { n } };
+   *     await new Promise((resolve) => setTimeout(resolve, 1000));
+   *   }
+   * }
+   * const response = Response.eventStream(ticks(), { keepAlive: 15_000 });
+   * assert.equal(response.getHeader("content-type"), "text/event-stream");
+   * const reader = response.body!.getReader();
+   * const { value } = await reader.read();
+   * assert.equal(new TextDecoder().decode(value), 'event: tick\nid: 1\ndata: {"n":1}\n\n');
+   * await reader.cancel(); // what Deno.serve does when the client goes away
+   * ```
+   *
+   * @example Strings, and data on several lines
+   * ```ts
+   * import { Response } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const response = Response.eventStream(["hello", { data: "two\nlines" }]);
+   * assert.equal(await response.text(), "data: hello\n\ndata: two\ndata: lines\n\n");
+   * ```
+   */
+  static eventStream(
+    source: EventStreamSource,
+    options: EventStreamOptions = {},
+  ): Response {
+    const iterable = typeof source === "object" && source !== null &&
+      (Symbol.asyncIterator in source || Symbol.iterator in source);
+    if (!iterable) {
+      throw new TypeError(
+        "Cannot make an event stream: the source must be an iterable or async iterable of events",
+      );
+    }
+    const headers = new Headers(options.headers);
+    headers.set("Content-Type", "text/event-stream");
+    if (!headers.has("Cache-Control")) headers.set("Cache-Control", "no-cache");
+    return new Response(eventStreamBody(source, options.keepAlive ?? 0), {
+      status: options.status,
+      headers,
+    });
+  }
 }
-
-const HTML_ESCAPES: Record<string, string> = {
-  "&": "&amp;",
-  "<": "&lt;",
-  ">": "&gt;",
-  '"': "&quot;",
-  "'": "&#39;",
-};
 
 function resolveLocation(location: string): string {
   if (/[\r\n\0]/.test(location)) {

@@ -2,6 +2,8 @@
 // the temporary files that hold large uploads (made on demand, removed when
 // their request is done, and any left over removed when the process exits
 // normally). The public face is upload.ts.
+import { HttpError } from "./errors.ts";
+
 /** Options of `new FileUpload(content, options)`. */
 export interface FileUploadOptions {
   /**
@@ -278,20 +280,123 @@ export function removeLeftovers(): number {
   return count;
 }
 
-/** Makes a temporary file for an upload and opens it for writing. */
-export async function createSpoolFile(): Promise<
+// Whether a failure to make a temporary file was explained in the log: it
+// is said once per process, not once per upload.
+let explained = false;
+
+/**
+ * The directory `Deno.makeTempFile` writes in, as far as it can be told
+ * without asking for a permission: `TMPDIR` (`TMP`, `TEMP` on Windows) when
+ * readable, else the system's default.
+ */
+function tempDirectory(): string {
+  const windows = Deno.build.os === "windows";
+  for (const name of windows ? ["TMP", "TEMP"] : ["TMPDIR"]) {
+    try {
+      const query = { name: "env", variable: name } as const;
+      if (Deno.permissions.querySync(query).state !== "granted") continue;
+      const value = Deno.env.get(name);
+      if (value) return value;
+    } catch { /* no access */ }
+  }
+  return windows ? "%TEMP%" : "/tmp";
+}
+
+/**
+ * Logs, once per process, why uploads above `memoryLimit` fail and what
+ * fixes it: the write permission for the temporary directory, or a larger
+ * `maxFileMemorySize`.
+ */
+function explainSpoolFailure(error: unknown, memoryLimit: number): void {
+  if (explained) return;
+  explained = true;
+  const dir = tempDirectory();
+  const why = error instanceof Error
+    ? `${error.name}: ${error.message}`
+    : error;
+  console.error(
+    `Pesto: an upload over maxFileMemorySize (${memoryLimit} bytes) could ` +
+      `not be written to a temporary file in ${dir} (${why}). Uploads are ` +
+      `spooled to the temporary directory, which needs --allow-write=${dir} ` +
+      `(or --allow-write); or raise the maxFileMemorySize limit to keep ` +
+      `uploads in memory. Until then such uploads are answered 500 (this is ` +
+      `logged once).`,
+  );
+}
+
+// When spooling fails on the disk's side (full, directory removed, an I/O
+// error), the time it started: one line when it starts, one when it works
+// again.
+let diskFailingSince: number | undefined;
+
+/**
+ * What a request learns of a failure to spool an upload: a missing
+ * permission is a mistake in how the app runs (the error as it is: a 500,
+ * explained once in the log); anything on the disk's side (full, removed,
+ * unwritable) is a 503 to try again later, with one log line naming the
+ * directory and the cause when such failures start.
+ */
+export function spoolFailure(error: unknown): unknown {
+  if (
+    error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.PermissionDenied
+  ) return error;
+  if (diskFailingSince === undefined) {
+    diskFailingSince = performance.now();
+    const why = error instanceof Error
+      ? `${error.name}: ${error.message}`
+      : String(error);
+    console.error(
+      `Pesto: uploads cannot be spooled to ${tempDirectory()} (${why}): ` +
+        `uploads over maxFileMemorySize get 503 until it works again`,
+    );
+  }
+  return new HttpError(
+    503,
+    "Uploads cannot be stored for a moment: try again shortly",
+    { headers: { "Retry-After": "10" }, cause: error },
+  );
+}
+
+/** Spooling worked: ends a disk failure, with one log line. */
+function spoolWorks(): void {
+  if (diskFailingSince === undefined) return;
+  const seconds = (performance.now() - diskFailingSince) / 1000;
+  diskFailingSince = undefined;
+  console.log(
+    `Pesto: uploads are spooled again, after ${seconds.toFixed(1)} s`,
+  );
+}
+
+/**
+ * Makes a temporary file for an upload and opens it for writing. When that
+ * fails, the first time in the process also logs what fixes it
+ * (`memoryLimit`, the `maxFileMemorySize` the upload went over, is named).
+ */
+export async function createSpoolFile(memoryLimit: number): Promise<
   { path: string; file: Deno.FsFile }
 > {
   if (!listening) {
     listening = true;
     globalThis.addEventListener("unload", removeLeftovers);
   }
-  const path = await Deno.makeTempFile({ prefix: "pesto-upload-" });
+  let path: string;
+  try {
+    path = await Deno.makeTempFile({ prefix: "pesto-upload-" });
+  } catch (error) {
+    if (
+      error instanceof Deno.errors.NotCapable ||
+      error instanceof Deno.errors.PermissionDenied
+    ) explainSpoolFailure(error, memoryLimit);
+    throw error;
+  }
   live.add(path);
   try {
-    return { path, file: await Deno.open(path, { write: true }) };
+    const file = await Deno.open(path, { write: true });
+    spoolWorks();
+    return { path, file };
   } catch (error) {
-    await removeSpoolFile(path);
+    await removeSpoolFile(path).catch(() => {});
     throw error;
   }
 }

@@ -1,4 +1,5 @@
 // The Deno KV session store.
+import { whileBusy } from "./kv_busy.ts";
 import { timeoutOption, withTimeout } from "./timeout.ts";
 import {
   parseRecord,
@@ -180,7 +181,7 @@ export class KvSessionStore implements SessionStore {
 
   /** One operation on the database, opening it first, within the timeout. */
   #bounded<T>(operation: (kv: Deno.Kv) => Promise<T>): Promise<T> {
-    const done = this.#open().then(operation);
+    const done = this.#open().then((kv) => whileBusy(() => operation(kv)));
     done.catch(() => {}); // a late failure after the timeout is not unhandled
     return withTimeout(done, this.#timeout, "The KV session store");
   }

@@ -83,6 +83,33 @@ export interface SessionState {
   rotated: boolean;
 }
 
+/** A flash message, as {@linkcode Session.prototype.takeFlashes} gives it. */
+export interface Flash {
+  /** The message. */
+  message: string;
+  /** Its category (`"message"`, `"error"`, ...), for styling. */
+  category: string;
+}
+
+/**
+ * The reserved key the pending flash messages are kept under in the session
+ * data: `get`, `has`, `keys`, `size` and `delete` do not see it, and `set`
+ * refuses it.
+ */
+export const FLASH_KEY = "pesto.flashes";
+
+function flashesIn(data: SessionData): Flash[] {
+  const list = data[FLASH_KEY];
+  if (!Array.isArray(list)) return [];
+  // Stored data is read leniently: anything that is not a flash is dropped.
+  return list.flatMap((item) =>
+    typeof item === "object" && item !== null && !Array.isArray(item) &&
+      typeof item.message === "string" && typeof item.category === "string"
+      ? [{ message: item.message, category: item.category }]
+      : []
+  );
+}
+
 /** The key of the static method that gives a session's state. */
 export const kState: unique symbol = Symbol("pesto.sessionState");
 /** The key of the static method that makes a session from a stored record. */
@@ -222,7 +249,8 @@ export class Session {
    * ```
    */
   get size(): number {
-    return Object.keys(this.#state.data).length;
+    const data = this.#state.data;
+    return Object.keys(data).length - (Object.hasOwn(data, FLASH_KEY) ? 1 : 0);
   }
 
   /**
@@ -244,7 +272,9 @@ export class Session {
    */
   get<T = JsonValue>(key: string): T | undefined {
     const data = this.#state.data;
-    return Object.hasOwn(data, key) ? data[key] as T : undefined;
+    return Object.hasOwn(data, key) && key !== FLASH_KEY
+      ? data[key] as T
+      : undefined;
   }
 
   /**
@@ -267,6 +297,11 @@ export class Session {
    * ```
    */
   set(key: string, value: unknown): void {
+    if (key === FLASH_KEY) {
+      throw new TypeError(
+        `Cannot set session value "${key}": the key is reserved for flash messages`,
+      );
+    }
     let text: string | undefined;
     try {
       text = JSON.stringify(value);
@@ -299,7 +334,7 @@ export class Session {
    * ```
    */
   has(key: string): boolean {
-    return Object.hasOwn(this.#state.data, key);
+    return Object.hasOwn(this.#state.data, key) && key !== FLASH_KEY;
   }
 
   /**
@@ -319,13 +354,14 @@ export class Session {
    * ```
    */
   delete(key: string): boolean {
-    if (!Object.hasOwn(this.#state.data, key)) return false;
+    if (!this.has(key)) return false;
     delete this.#state.data[key];
     return true;
   }
 
   /**
-   * Removes every key (the session and its id stay).
+   * Removes every key, and the flash messages not yet taken (the session
+   * and its id stay).
    *
    * @example
    * ```ts
@@ -355,7 +391,102 @@ export class Session {
    * ```
    */
   keys(): string[] {
-    return Object.keys(this.#state.data);
+    const keys = Object.keys(this.#state.data);
+    return Object.hasOwn(this.#state.data, FLASH_KEY)
+      ? keys.filter((key) => key !== FLASH_KEY)
+      : keys;
+  }
+
+  /**
+   * Leaves a message for the next page that shows them (Flask's `flash`):
+   * "Note saved" before a redirect. Messages are kept in the session, in
+   * order, until {@linkcode Session.prototype.takeFlashes} reads them,
+   * however many requests (redirects included) come in between; they are
+   * saved with the session at the end of the request, so a session that was
+   * new gets its cookie. `clear()` and `invalidate()` drop the messages not
+   * yet taken, `regenerate()` keeps them: flash after `invalidate()` to tell
+   * a user who just logged out.
+   *
+   * The data lives in the session record under a reserved key (`get`,
+   * `has`, `keys` and `size` do not see it). The method is async although
+   * that is plain memory during a request: the promise leaves room for
+   * messages kept apart from the record (a store that takes them
+   * atomically, so that two concurrent requests of one session can neither
+   * both show nor both lose a message; as it is, the last save wins, see
+   * {@linkcode sessionMiddleware}) without changing any caller. Await it.
+   *
+   * @param message The text to show.
+   * @param category Its category, for styling (`"error"`, `"info"`, ...).
+   * @returns A promise that settles once the message is kept.
+   * @throws {TypeError} When `message` or `category` is not a string (as a
+   *   rejection).
+   *
+   * @example
+   * ```ts
+   * import { Session } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const session = new Session();
+   * await session.flash("Note saved");
+   * await session.flash("Title is too long", "error");
+   * assert.deepEqual(session.keys(), []);
+   * assert.deepEqual(await session.takeFlashes(), [
+   *   { message: "Note saved", category: "message" },
+   *   { message: "Title is too long", category: "error" },
+   * ]);
+   * assert.deepEqual(await session.takeFlashes(), []);
+   * ```
+   */
+  // deno-lint-ignore require-await
+  async flash(message: string, category = "message"): Promise<void> {
+    if (typeof message !== "string" || typeof category !== "string") {
+      throw new TypeError(
+        "Cannot flash a message: the message and its category must be strings",
+      );
+    }
+    const data = this.#state.data;
+    const kept: JsonValue[] = flashesIn(data).map((flash) => ({ ...flash }));
+    kept.push({ message, category });
+    data[FLASH_KEY] = kept;
+  }
+
+  /**
+   * Gives the flash messages left by {@linkcode Session.prototype.flash}, in
+   * the order they were left, and removes them: the session is saved
+   * without them at the end of the request, so each message is shown once.
+   * With none pending it changes nothing (a page that shows flash messages
+   * does not write the session on every view). Async for the reason given
+   * at `flash()`.
+   *
+   * @returns A promise of the messages, `[]` when there are none.
+   *
+   * @example
+   * ```ts
+   * import { compose, DispatcherApp, Response, sessionMiddleware } from "@pesto/pesto";
+   * import { TestApp } from "@pesto/pesto/testing";
+   * import assert from "node:assert/strict";
+   *
+   * const app = new DispatcherApp();
+   * app.match("/save", "POST", async (request) => {
+   *   await request.session.flash("Saved");
+   *   return Response.redirect("/", 303);
+   * });
+   * app.match("/", "GET", async (request) =>
+   *   Response.json(await request.session.takeFlashes()));
+   *
+   * const client = new TestApp({ fetch: compose(sessionMiddleware())(app.fetch) });
+   * assert.equal((await client.post("/save")).status, 303);
+   * assert.deepEqual((await client.get("/")).json(), [{ message: "Saved", category: "message" }]);
+   * assert.deepEqual((await client.get("/")).json(), []);
+   * ```
+   */
+  // deno-lint-ignore require-await
+  async takeFlashes(): Promise<Flash[]> {
+    const data = this.#state.data;
+    if (!Object.hasOwn(data, FLASH_KEY)) return [];
+    const flashes = flashesIn(data);
+    delete data[FLASH_KEY];
+    return flashes;
   }
 
   /**

@@ -11,6 +11,7 @@ import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { MemorySessionStore } from "@pesto/pesto";
 import { app as recipes } from "../examples/recipes.ts";
 import { makeFetch } from "../examples/notes.ts";
+import { freePort, waitUntilAnswers } from "./_process.ts";
 
 /** The browser: `PESTO_CHROMIUM`, or Debian's package. */
 const CHROMIUM = Deno.env.get("PESTO_CHROMIUM") ?? "/usr/bin/chromium";
@@ -278,6 +279,210 @@ Deno.test({
       await close();
       await server.shutdown();
       await Deno.remove(upload, { recursive: true });
+    }
+  },
+});
+
+/** The project's root, where deno.json and its tasks are. */
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Sends `signal` to the process group `child` leads. */
+function signalGroup(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    if (Deno.build.os === "windows") child.kill(signal);
+    else Deno.kill(-child.pid, signal);
+  } catch { /* already gone */ }
+}
+
+/**
+ * `deno task notes` run as the README says, with PORT set, in a process
+ * group of its own: stopping it stops the app the task runs too (SIGTERM,
+ * then SIGKILL after 15 s). Its standard error is kept.
+ */
+async function startNotesTask(): Promise<{
+  base: string;
+  errors: () => string;
+  stop: () => Promise<void>;
+}> {
+  const port = freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "notes"],
+    cwd: ROOT,
+    env: { PORT: String(port), NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+    detached: true,
+  }).spawn();
+  let errors = "";
+  const drained = (async () => {
+    for await (
+      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
+    ) errors += chunk;
+  })();
+  const stop = async () => {
+    signalGroup(child, "SIGTERM");
+    const timer = setTimeout(() => signalGroup(child, "SIGKILL"), 15_000);
+    await child.status;
+    clearTimeout(timer);
+    await drained;
+  };
+  if (!await waitUntilAnswers(base)) {
+    await stop();
+    throw new Error(`deno task notes did not start:\n${errors}`);
+  }
+  return { base, errors: () => errors, stop };
+}
+
+/** CRC-32 of `bytes` (the one PNG chunks end with). */
+function crc32(bytes: Uint8Array): number {
+  let crc = ~0;
+  for (const byte of bytes) {
+    crc ^= byte;
+    for (let k = 0; k < 8; k++) crc = (crc >>> 1) ^ (0xedb88320 & -(crc & 1));
+  }
+  return ~crc >>> 0;
+}
+
+/**
+ * A valid PNG of `width` x `height` RGB pixels of noise: noise does not
+ * compress, so the file is about `3 * width * height` bytes.
+ */
+async function noisePng(width: number, height: number): Promise<Uint8Array> {
+  const raw = new Uint8Array(height * (1 + 3 * width));
+  let seed = 0x9e3779b9;
+  for (let i = 0; i < raw.length; i++) {
+    if (i % (1 + 3 * width) === 0) continue; // filter byte: none
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    raw[i] = seed & 0xff;
+  }
+  const zlib = new Uint8Array(
+    await new Response(
+      new Blob([raw]).stream().pipeThrough(new CompressionStream("deflate")),
+    ).arrayBuffer(),
+  );
+  const header = new Uint8Array(13);
+  const view = new DataView(header.buffer);
+  view.setUint32(0, width);
+  view.setUint32(4, height);
+  header.set([8, 2, 0, 0, 0], 8); // 8 bits, RGB, deflate, no interlace
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = new Uint8Array(12 + data.length);
+    const outView = new DataView(out.buffer);
+    outView.setUint32(0, data.length);
+    out.set(new TextEncoder().encode(type), 4);
+    out.set(data, 8);
+    outView.setUint32(8 + data.length, crc32(out.subarray(4, 8 + data.length)));
+    return out;
+  };
+  const parts = [
+    new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", zlib),
+    chunk("IEND", new Uint8Array(0)),
+  ];
+  return new Uint8Array(await new Blob(parts as BlobPart[]).arrayBuffer());
+}
+
+/** Waits (15 s at most) until the browser has finished writing `path`. */
+async function downloaded(path: string): Promise<Uint8Array> {
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    try {
+      return await Deno.readFile(path);
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+  throw new Error(`${path} was not downloaded`);
+}
+
+Deno.test({
+  name:
+    "deno task notes in Chromium, as the README says: a 100 KB photo uploaded through the form downloads the same",
+  ignore: missing !== undefined,
+  fn: async (t) => {
+    const notes = await startNotesTask();
+    const base = notes.base;
+    const { browser, page, close } = await launch();
+    const dir = await Deno.makeTempDir({ prefix: "pesto-photo-" });
+    const photo = await noisePng(200, 167);
+    await Deno.writeFile(`${dir}/photo.png`, photo);
+    await Deno.mkdir(`${dir}/downloads`);
+    try {
+      await step(t, page, "the photo is over maxFileMemorySize", () => {
+        assert.ok(photo.length > 64 * 1024 && photo.length < 110_000);
+        return Promise.resolve();
+      });
+
+      await step(t, page, "logging in as demo", async () => {
+        await page.goto(`${base}/`);
+        await page.type('input[name="user"]', "demo");
+        await page.type('input[name="password"]', "pesto");
+        const response = await clickAndWait(
+          page,
+          'form[action$="/login"] button',
+        );
+        assert.equal(response?.status(), 200);
+        assert.equal(await text(page, "h1"), "Your notes");
+      });
+
+      let attachmentUrl = "";
+      await step(t, page, "the form uploads the photo", async () => {
+        await page.type('input[name="title"]', "Holiday");
+        const input = await page.$('input[name="attachment"]');
+        await input!.uploadFile(`${dir}/photo.png`);
+        const response = await clickAndWait(
+          page,
+          'form[action$="/notes"] button',
+        );
+        assert.equal(response?.status(), 200, notes.errors());
+        assert.match(page.url(), new RegExp(`^${base}/notes/\\d+$`));
+        assert.equal(await text(page, "h1"), "Holiday");
+        assert.equal(
+          await text(page, ".note p + p"),
+          `photo.png (${photo.length} bytes)`,
+        );
+        const href = await page.$eval(
+          'a[href$="/attachment"]',
+          (a) => a.getAttribute("href") ?? "",
+        );
+        attachmentUrl = new URL(href, page.url()).href;
+      });
+
+      await step(t, page, "the browser shows it as a PNG image", async () => {
+        const size = await page.evaluate(`(async () => {
+          const image = new Image();
+          image.src = ${JSON.stringify(attachmentUrl)};
+          await image.decode();
+          return [image.naturalWidth, image.naturalHeight];
+        })()`);
+        assert.deepEqual(size, [200, 167]);
+      });
+
+      await step(t, page, "downloading it gives the same bytes", async () => {
+        const session = await browser.target().createCDPSession();
+        await session.send("Browser.setDownloadBehavior", {
+          behavior: "allow",
+          downloadPath: `${dir}/downloads`,
+        });
+        await page.click('a[href$="/attachment"]');
+        const bytes = await downloaded(`${dir}/downloads/photo.png`);
+        assert.equal(bytes.length, photo.length);
+        assert.deepEqual(bytes, photo);
+        await session.detach();
+      });
+
+      await step(t, page, "the server logged no error", () => {
+        assert.doesNotMatch(notes.errors(), /Error|maxFileMemorySize/);
+        return Promise.resolve();
+      });
+    } finally {
+      await close();
+      await notes.stop();
+      await Deno.remove(dir, { recursive: true });
     }
   },
 });

@@ -2,11 +2,14 @@ import assert from "node:assert/strict";
 import {
   Cookie,
   type CookieOptions,
+  DispatcherApp,
   expireCookie,
   parseCookieHeader,
+  Response,
   signCookieValue,
   verifyCookieValue,
 } from "@pesto/pesto";
+import { rawRequest, startServer } from "./_raw_http.ts";
 
 Deno.test("Cookie.toString() writes RFC 6265 Set-Cookie values", async (t) => {
   const cases: [string, string, CookieOptions, string][] = [
@@ -125,7 +128,10 @@ Deno.test("parseCookieHeader() is lenient and never throws", async (t) => {
     ['a="', [["a", '"']]],
     ["a=x=y", [["a", "x=y"]]],
     ["junk; =nameless; a=1;;", [["a", "1"]]],
-    ["$Version=1; a=1; $Path=/", [["a", "1"]]],
+    ["$Version=1; a=1; $Path=/", [["$Version", "1"], ["a", "1"], [
+      "$Path",
+      "/",
+    ]]],
     ["a=%E2%82%AC", [["a", "€"]]],
     ["a=%E2%82; b=%zz", [["a", "%E2%82"], ["b", "%zz"]]],
     ["  a  =  spaced  ", [["a", "spaced"]]],
@@ -138,10 +144,147 @@ Deno.test("parseCookieHeader() is lenient and never throws", async (t) => {
   }
   await t.step("what Cookie writes, it reads back", () => {
     for (const value of ["plain", "x y;z,é", "%41", "a=b", '"q"', ""]) {
-      const written = new Cookie("c", value).toString();
-      assert.equal(parseCookieHeader(written).get("c"), value);
+      for (const name of ["c", "$c", "$"]) {
+        const written = new Cookie(name, value).toString();
+        assert.equal(parseCookieHeader(written).get(name), value);
+      }
     }
   });
+});
+
+Deno.test("parseCookieHeader() reads what jshttp/cookie and http-state read", async (t) => {
+  // [header, every pair in order, the value get() gives for some names]
+  const cases: [string, [string, string][], Record<string, string>?][] = [
+    // jshttp/cookie's parse tests.
+    ["foo=bar", [["foo", "bar"]]],
+    ["foo=123", [["foo", "123"]]],
+    ["FOO    = bar;   baz  =   raz", [["FOO", "bar"], ["baz", "raz"]]],
+    [
+      'foo="bar=123456789&name=Magic+Mouse"',
+      [["foo", "bar=123456789&name=Magic+Mouse"]],
+    ],
+    ["email=%20%22%2c%3b%2f", [["email", ' ",;/']]],
+    ["foo=%1;bar=bar", [["foo", "%1"], ["bar", "bar"]]],
+    ["foo=bar;fizz  ;  buzz", [["foo", "bar"]]],
+    ["  fizz; foo=  bar", [["foo", "bar"]]],
+    [
+      "foo=%1;bar=bar;foo=boo",
+      [["foo", "%1"], ["bar", "bar"], ["foo", "boo"]],
+      { foo: "%1" },
+    ],
+    [
+      "foo=false;bar=bar;foo=true",
+      [["foo", "false"], ["bar", "bar"], ["foo", "true"]],
+      { foo: "false" },
+    ],
+    [
+      "foo=;bar=bar;foo=boo",
+      [["foo", ""], ["bar", "bar"], ["foo", "boo"]],
+      { foo: "" },
+    ],
+    ['foo=" a b c "', [["foo", " a b c "]]],
+    ['foo="bar', [["foo", '"bar']]],
+    ['foo=bar"', [["foo", 'bar"']]],
+    ['foo=""', [["foo", ""]]],
+    ['foo="', [["foo", '"']]],
+    ['foo=a"b"c', [["foo", 'a"b"c']]],
+    ["foo=%E2%98%83", [["foo", "\u2603"]]],
+    ["foo=%E2%98", [["foo", "%E2%98"]]],
+    ["foo=%zz%41", [["foo", "%zz%41"]]],
+    ["foo=100%", [["foo", "100%"]]],
+    // What user agents send in the http-state tests' Cookie lines.
+    ["foo=bar; foo=baz", [["foo", "bar"], ["foo", "baz"]], { foo: "bar" }],
+    ["foo=a b c", [["foo", "a b c"]]],
+    ["foo=\tbar\t; baz=\t", [["foo", "bar"], ["baz", ""]]],
+    ["foo=bar=baz=", [["foo", "bar=baz="]]],
+    ["foo==bar", [["foo", "=bar"]]],
+    ["foo=", [["foo", ""]]],
+    ["=bar; foo=1", [["foo", "1"]]],
+    ["bar; foo=1", [["foo", "1"]]],
+    ["foo=bar;", [["foo", "bar"]]],
+    ["$foo=bar; $=x", [["$foo", "bar"], ["$", "x"]], { $foo: "bar" }],
+    ["a.b-c_d=1; ~x=2", [["a.b-c_d", "1"], ["~x", "2"]]],
+  ];
+  for (const [header, pairs, first] of cases) {
+    await t.step(JSON.stringify(header), () => {
+      const jar = parseCookieHeader(header);
+      assert.deepEqual([...jar], pairs);
+      for (const [name, value] of Object.entries(first ?? {})) {
+        assert.equal(jar.get(name), value);
+        assert.deepEqual(
+          jar.getAll(name),
+          pairs.filter(([n]) => n === name).map(([, v]) => v),
+        );
+      }
+    });
+  }
+});
+
+Deno.test("parseCookieHeader() decodes values sent as raw UTF-8 bytes", async (t) => {
+  // Deno.serve hands over each byte of a header as one char (latin1).
+  const cases: [string, [string, string][]][] = [
+    ["a=caf\u00c3\u00a9", [["a", "caf\u00e9"]]],
+    ["a=\u00e2\u0082\u00ac%20x", [["a", "\u20ac x"]]],
+    ["a=\u00f0\u009f\u0098\u0080", [["a", "\u{1F600}"]]],
+    ['a="caf\u00c3\u00a9"', [["a", "caf\u00e9"]]],
+    ["n\u00c3\u00a9=v", [["n\u00e9", "v"]]],
+    // One pair not valid UTF-8 is kept as it came; the others are decoded.
+    ["a=caf\u00e9; b=caf\u00c3\u00a9", [["a", "caf\u00e9"], [
+      "b",
+      "caf\u00e9",
+    ]]],
+    ["a=\u00c3; b=\u00ff", [["a", "\u00c3"], ["b", "\u00ff"]]],
+    ["a=\u00c3\u0028", [["a", "\u00c3("]]],
+    ["a=\u00ed\u00a0\u0080", [["a", "\u00ed\u00a0\u0080"]]],
+    // Text past 0xFF (a string from code, not a header) is kept.
+    ["a=\u20ac\u00c3\u00a9", [["a", "\u20ac\u00c3\u00a9"]]],
+    // Raw bytes are decoded before escapes: escaped latin1-looking text stays.
+    ["a=%C3%83%C2%A9", [["a", "\u00c3\u00a9"]]],
+    ["a=\u00c3\u00a9%zz", [["a", "\u00e9%zz"]]],
+    // Only spaces and tabs are trimmed: U+00A0 and a BOM are kept.
+    ["a=\u00c2\u00a0x\u00c2\u00a0", [["a", "\u00a0x\u00a0"]]],
+    ["a=\u00ef\u00bb\u00bfx", [["a", "\uFEFFx"]]],
+  ];
+  for (const [header, pairs] of cases) {
+    await t.step(JSON.stringify(header), () => {
+      assert.deepEqual([...parseCookieHeader(header)], pairs);
+    });
+  }
+});
+
+Deno.test("Request.cookies decodes UTF-8 sent as raw bytes over a socket", async () => {
+  const app = new DispatcherApp();
+  app.match("/c", "GET", (r) => Response.json([...r.cookies]));
+  const server = startServer(app.fetch);
+  try {
+    const header = new Uint8Array([
+      ...new TextEncoder().encode("Cookie: a=caf"),
+      0xc3,
+      0xa9,
+      ...new TextEncoder().encode("; $b=1; c="),
+      0xff,
+      ...new TextEncoder().encode("; d=%C3%A9; d=2; n"),
+      0xc3,
+      0xa9,
+      ...new TextEncoder().encode("=v\r\n"),
+    ]);
+    const response = await rawRequest(server.port, [
+      "GET /c HTTP/1.1\r\nHost: x.test\r\nConnection: close\r\n",
+      header,
+      "\r\n",
+    ]);
+    assert.equal(response.status, 200);
+    assert.deepEqual(JSON.parse(response.body), [
+      ["a", "caf\u00e9"],
+      ["$b", "1"],
+      ["c", "\u00ff"],
+      ["d", "\u00e9"],
+      ["d", "2"],
+      ["n\u00e9", "v"],
+    ]);
+  } finally {
+    await server.close();
+  }
 });
 
 Deno.test("signCookieValue() and verifyCookieValue() protect values", async (t) => {
@@ -194,6 +337,53 @@ Deno.test("signCookieValue() and verifyCookieValue() protect values", async (t) 
       await assert.rejects(() => verifyCookieValue(signed, secret), TypeError);
     }
   });
+  await t.step(
+    "a missing or unusable secret is named in the message",
+    async () => {
+      const needed = "a secret is needed";
+      const cases: [unknown, string][] = [
+        [undefined, needed],
+        [null, needed],
+        ["", `${needed}, not an empty string`],
+        [[], `${needed}, not an empty list`],
+        [
+          ["ok", ""],
+          `${needed}: the secret at index 1 of the list is an empty string`,
+        ],
+        [["ok", 5], `${needed}: the secret at index 1 of the list is a number`],
+        [
+          [undefined],
+          `${needed}: the secret at index 0 of the list is undefined`,
+        ],
+        [
+          new Uint8Array(8),
+          `${needed}: give a string or a list of strings, not an object (Uint8Array)`,
+        ],
+        [42, `${needed}: give a string or a list of strings, not a number`],
+      ];
+      for (const [secret, problem] of cases) {
+        const given = secret as string;
+        await assert.rejects(() => signCookieValue("v", given), {
+          name: "TypeError",
+          message: `Cannot sign the cookie value: ${problem}`,
+        });
+        await assert.rejects(() => verifyCookieValue(signed, given), {
+          name: "TypeError",
+          message: `Cannot verify the cookie value: ${problem}`,
+        });
+      }
+      // @ts-expect-error: the secret is missing, as a JavaScript caller may do.
+      await assert.rejects(() => signCookieValue("v"), {
+        name: "TypeError",
+        message: "Cannot sign the cookie value: a secret is needed",
+      });
+      // @ts-expect-error: the secret is missing.
+      await assert.rejects(() => verifyCookieValue(signed), {
+        name: "TypeError",
+        message: "Cannot verify the cookie value: a secret is needed",
+      });
+    },
+  );
   await t.step("values with dots and any text round-trip", async () => {
     for (const value of ["a.b.c", "", "é€ 😀"]) {
       const s = await signCookieValue(value, "k");

@@ -210,6 +210,163 @@ Deno.test("Request.form() reads multipart names, file names and charsets", async
   });
 });
 
+/** What `formOf` gives, for the tables below. */
+type FormEntry = [string, string | { filename: string; text: string }];
+
+/** Checks `body` (with `boundary`) gives `expected`, however it is split. */
+async function checkForm(
+  body: string | Uint8Array,
+  boundary: string,
+  expected: FormEntry[],
+): Promise<void> {
+  const type = `multipart/form-data; boundary=${boundary}`;
+  for (const chunkSize of [1, 2, 3, 5, 7, 13, 64, 65536]) {
+    assert.deepEqual(
+      await formOf(post(body, { type, chunkSize })),
+      expected,
+      `chunks of ${chunkSize} bytes`,
+    );
+  }
+}
+
+Deno.test("Request.form() accepts a part without a body, in the shapes busboy and Werkzeug send", async (t) => {
+  const cases: [string, string, string, FormEntry[]][] = [
+    [
+      // Werkzeug's tests/sansio/test_multipart.py test_empty_field: its
+      // encoder writes an empty part as its headers, then the delimiter.
+      "Werkzeug's empty field: the delimiter right after the headers",
+      "foo",
+      '\r\n--foo\r\nContent-Disposition: form-data; name="text"\r\n' +
+      'Content-Type: text/plain; charset="UTF-8"\r\n\r\nSome Text\r\n' +
+      '--foo\r\nContent-Disposition: form-data; name="empty"\r\n' +
+      'Content-Type: text/plain; charset="UTF-8"\r\n\r\n--foo--\r\n    ',
+      [["text", "Some Text"], ["empty", ""]],
+    ],
+    [
+      // busboy's test/test-types-multipart.js "Empty part".
+      "busboy's empty part: a blank line, then the delimiter",
+      "d1bf46b3-aa33-4061-b28d-6c5ced8b08ee",
+      "\r\n--d1bf46b3-aa33-4061-b28d-6c5ced8b08ee\r\n" +
+      "Content-Type: application/gzip\r\nContent-Encoding: gzip\r\n" +
+      "Content-Disposition: form-data; name=batch-1; filename=batch-1" +
+      "\r\n\r\n\r\n--d1bf46b3-aa33-4061-b28d-6c5ced8b08ee--",
+      [["batch-1", { filename: "batch-1", text: "" }]],
+    ],
+    [
+      "an empty field, then more parts",
+      BOUNDARY,
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\n` +
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="b"\r\n\r\n` +
+      `\r\n--${BOUNDARY}\r\nContent-Disposition: form-data; name="c"\r\n\r\n` +
+      `3\r\n--${BOUNDARY}--`,
+      [["a", ""], ["b", ""], ["c", "3"]],
+    ],
+    [
+      "an empty file, then a field",
+      BOUNDARY,
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="f"; ` +
+      `filename="empty.txt"\r\nContent-Type: text/plain\r\n\r\n` +
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="after"\r\n` +
+      `\r\nx\r\n--${BOUNDARY}--\r\n`,
+      [["f", { filename: "empty.txt", text: "" }], ["after", "x"]],
+    ],
+    [
+      "content that starts like the boundary is content",
+      BOUNDARY,
+      `--${BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\n` +
+      `--XyZ-boundary-4x\r\n--${BOUNDARY}\r\n` +
+      `Content-Disposition: form-data; name="b"\r\n\r\n` +
+      `--XyZ-boundary-4\r\n--${BOUNDARY}--`,
+      [["a", "--XyZ-boundary-4x"], ["b", "--XyZ-boundary-4"]],
+    ],
+  ];
+  for (const [name, boundary, body, expected] of cases) {
+    await t.step(name, () => checkForm(body, boundary, expected));
+  }
+  await t.step("the empty file keeps its part's headers", async () => {
+    const body = cases[1][2];
+    const type = `multipart/form-data; boundary=${cases[1][1]}`;
+    const file = (await new Request(post(body, { type })).files())
+      .get("batch-1");
+    assert.ok(file instanceof FileUpload);
+    assert.equal(file.size, 0);
+    assert.equal(file.contentType, "application/gzip");
+    assert.equal(file.headers.get("content-encoding"), "gzip");
+  });
+});
+
+Deno.test("Request.form() unfolds folded part headers, joined with one space", async (t) => {
+  const head = `--${BOUNDARY}\r\n`;
+  const end = `\r\n--${BOUNDARY}--\r\n`;
+  await t.step("the file name on a continuation line", async () => {
+    const body = `${head}Content-Disposition: form-data; name="upload";\r\n` +
+      ` filename="notes.txt"\r\nContent-Type: text/plain\r\n\r\nhello${end}`;
+    await checkForm(body, BOUNDARY, [
+      ["upload", { filename: "notes.txt", text: "hello" }],
+    ]);
+    const file = (await new Request(post(body)).files()).get("upload");
+    assert.equal(
+      file?.headers.get("content-disposition"),
+      'form-data; name="upload"; filename="notes.txt"',
+    );
+  });
+  await t.step("tabs and several continuation lines", async () => {
+    const body = `${head}Content-Disposition: form-data;  \r\n\tname="a";` +
+      `\r\n \t filename="b.txt"\r\n\r\nB${end}`;
+    await checkForm(body, BOUNDARY, [["a", { filename: "b.txt", text: "B" }]]);
+    const file = (await new Request(post(body)).files()).get("a");
+    assert.equal(
+      file?.headers.get("content-disposition"),
+      'form-data; name="a"; filename="b.txt"',
+    );
+  });
+  await t.step("a folded Content-Type still gives the charset", async () => {
+    const body = new Uint8Array([
+      ...encoder.encode(
+        `${head}Content-Disposition: form-data; name="a"\r\n` +
+          `Content-Type: text/plain;\r\n charset=ISO-8859-1\r\n\r\ncaf`,
+      ),
+      0xe9,
+      ...encoder.encode(end),
+    ]);
+    await checkForm(body, BOUNDARY, [["a", "caf\u00e9"]]);
+  });
+  await t.step("a fold as the very first header line is a 400", async () => {
+    const body = `${head} Content-Disposition: form-data; name="a"\r\n\r\n` +
+      `x${end}`;
+    const error = await new Request(post(body)).form().then(
+      () => assert.fail("no error"),
+      (e) => e,
+    );
+    assert.ok(error instanceof RequestParseError, String(error));
+    assert.equal(error.status, 400);
+    assert.equal(
+      error.message,
+      "Malformed multipart body: folded line before any header",
+    );
+  });
+  await t.step("folded lines count in maxPartHeaderSize", async () => {
+    const block = `Content-Disposition: form-data;\r\n name="a"`;
+    const body = `${head}${block}\r\n\r\nx${end}`;
+    const at = { maxPartHeaderSize: block.length };
+    assert.equal(
+      (await new Request(post(body), { limits: at }).form())
+        .get("a"),
+      "x",
+    );
+    const under = { maxPartHeaderSize: block.length - 1 };
+    const error = await new Request(post(body), { limits: under }).form()
+      .then(() => assert.fail("no error"), (e) => e);
+    assert.ok(error instanceof PayloadTooLarge, String(error));
+    assert.equal(
+      error.message,
+      `Part headers over the limit of ${
+        block.length - 1
+      } bytes (maxPartHeaderSize)`,
+    );
+  });
+});
+
 Deno.test("FileUpload.filename keeps only the base name the client sent", async (t) => {
   const cases: [string, string][] = [
     ["photo.jpg", "photo.jpg"],
@@ -763,5 +920,161 @@ Deno.test("a file that spills to disk from the very start of a chunk leaves the 
     });
   } finally {
     await server.close();
+  }
+});
+
+/** The script of an upload server run without `--allow-write`. */
+const NO_WRITE_SERVER = `
+import { DispatcherApp } from ${
+  JSON.stringify(new URL("../mod.ts", import.meta.url).href)
+};
+const app = new DispatcherApp({
+  limits: { maxFileSize: 200_000, maxMultipartSize: 250_000 },
+});
+app.match("/upload", "POST", async (request) => {
+  const file = (await request.files()).get("f");
+  return new Response(String(file?.size));
+});
+Deno.serve({
+  hostname: "127.0.0.1",
+  port: 0,
+  onListen: ({ port }) => console.log(port),
+}, app.fetch);
+`;
+
+/**
+ * Runs {@linkcode NO_WRITE_SERVER} in a child process with the network and
+ * the environment only, and returns its base URL, its standard error so
+ * far, and how to stop it.
+ */
+async function startWithoutWrite(dir: string) {
+  const script = `${dir}/server.ts`;
+  await Deno.writeTextFile(script, NO_WRITE_SERVER);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net=127.0.0.1",
+      "--allow-env",
+      "--config",
+      new URL("../deno.json", import.meta.url).pathname,
+      script,
+    ],
+    env: { NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let errors = "";
+  const drained = (async () => {
+    for await (
+      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
+    ) errors += chunk;
+  })();
+  const output = child.stdout.pipeThrough(new TextDecoderStream())
+    .getReader();
+  let first = "";
+  while (!first.includes("\n")) {
+    const { done, value } = await output.read();
+    if (done) break;
+    first += value;
+  }
+  const stop = async () => {
+    try {
+      child.kill();
+    } catch { /* already gone */ }
+    await child.status;
+    await output.cancel().catch(() => {});
+    await drained;
+  };
+  const port = Number(first.trim());
+  if (!(port > 0)) {
+    await stop();
+    throw new Error(`the server did not start:\n${errors}`);
+  }
+  return { base: `http://127.0.0.1:${port}`, errors: () => errors, stop };
+}
+
+/** Posts a file of `size` bytes as field `f`, with or without a length. */
+async function upload(
+  base: string,
+  size: number,
+  streamed = false,
+): Promise<{ status: number; text: string }> {
+  const body = multipartBody(BOUNDARY, [
+    { name: "f", filename: "photo.png", content: new Uint8Array(size) },
+  ]);
+  const response = await fetch(`${base}/upload`, {
+    method: "POST",
+    headers: { "content-type": TYPE },
+    body: streamed ? new Blob([body as BlobPart]).stream() : body as BodyInit,
+  });
+  return { status: response.status, text: await response.text() };
+}
+
+Deno.test("uploads without --allow-write: limits first (413), then a 500 explained once in the log", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "pesto-no-write-" });
+  const server = await startWithoutWrite(dir);
+  try {
+    await t.step("an upload that fits in memory is read", async () => {
+      assert.deepEqual(await upload(server.base, 60_000), {
+        status: 200,
+        text: "60000",
+      });
+    });
+    await t.step("one over maxFileMemorySize: the generic 500", async () => {
+      for (let i = 0; i < 2; i++) {
+        const r = await upload(server.base, 150_000);
+        assert.equal(r.status, 500);
+        assert.match(r.text, /Internal Server Error/);
+        assert.doesNotMatch(r.text, /NotCapable|allow-write|maxFile/);
+      }
+    });
+    await t.step(
+      "one over maxFileSize: 413, never touching the disk",
+      async () => {
+        for (const streamed of [false, true]) {
+          const r = await upload(server.base, 210_000, streamed);
+          assert.equal(r.status, 413);
+          assert.equal(
+            r.text,
+            "File over the limit of 200000 bytes (maxFileSize)\n",
+          );
+        }
+      },
+    );
+    await t.step("a streamed body over maxMultipartSize: 413", async () => {
+      const body = multipartBody(BOUNDARY, [
+        { name: "f", filename: "a.png", content: new Uint8Array(150_000) },
+        { name: "g", filename: "b.png", content: new Uint8Array(150_000) },
+      ]);
+      const response = await fetch(`${server.base}/upload`, {
+        method: "POST",
+        headers: { "content-type": TYPE },
+        body: new Blob([body as BlobPart]).stream(),
+      });
+      assert.equal(response.status, 413);
+      assert.equal(
+        await response.text(),
+        "Multipart body over the limit of 250000 bytes (maxMultipartSize)\n",
+      );
+    });
+    await t.step("the log says once what fixes it", () => {
+      const lines = server.errors().split("\n");
+      const hints = lines.filter((line) =>
+        line.includes("--allow-write") && line.includes("maxFileMemorySize")
+      );
+      assert.equal(hints.length, 1, server.errors());
+      assert.match(
+        hints[0],
+        /^Pesto: an upload over maxFileMemorySize \(65536 bytes\) could not be written to a temporary file in \S+ \(NotCapable: .*\)\. .*--allow-write=\S+ \(or --allow-write\); or raise the maxFileMemorySize limit to keep uploads in memory\./,
+      );
+      // Each 500 is logged as any handler error is, with its cause.
+      const logged = lines.filter((line) =>
+        /^Error while handling POST \S+\/upload: NotCapable/.test(line)
+      );
+      assert.equal(logged.length, 2, server.errors());
+    });
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });

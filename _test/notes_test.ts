@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { MemorySessionStore } from "@pesto/pesto";
 import { TestApp } from "@pesto/pesto/testing";
 import { makeFetch } from "../examples/notes.ts";
+import { freePort, waitUntilAnswers } from "./_process.ts";
 
 function csrfOf(html: string): string {
   const token = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
@@ -119,4 +120,103 @@ Deno.test("examples/notes.ts: log in, add a note with a file, read it, log out",
     assert.equal(await ada.cookie("pesto_session"), undefined);
     assert.equal((await ada.get(noteUrl)).status, 404);
   });
+});
+
+/** The project's root, where deno.json and its tasks are. */
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/** Sends `signal` to the process group `pid` leads (the task and its app). */
+function signalGroup(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    if (Deno.build.os === "windows") child.kill(signal);
+    else Deno.kill(-child.pid, signal);
+  } catch { /* already gone */ }
+}
+
+/**
+ * `deno task notes` run as the README says, with PORT set, in a process
+ * group of its own: stopping it stops the app the task runs too (SIGTERM,
+ * then SIGKILL after 15 s).
+ */
+async function startNotesTask(): Promise<{
+  base: string;
+  errors: () => string;
+  stop: () => Promise<void>;
+}> {
+  const port = freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "notes"],
+    cwd: ROOT,
+    env: { PORT: String(port), NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+    detached: true,
+  }).spawn();
+  let errors = "";
+  const drained = (async () => {
+    for await (
+      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
+    ) errors += chunk;
+  })();
+  const stop = async () => {
+    signalGroup(child, "SIGTERM");
+    const timer = setTimeout(() => signalGroup(child, "SIGKILL"), 15_000);
+    await child.status;
+    clearTimeout(timer);
+    await drained;
+  };
+  if (!await waitUntilAnswers(base)) {
+    await stop();
+    throw new Error(`deno task notes did not start:\n${errors}`);
+  }
+  return { base, errors: () => errors, stop };
+}
+
+Deno.test("deno task notes, as the README says: a 100 KB attachment is kept, one over 1 MB is 413", async () => {
+  const notes = await startNotesTask();
+  const base = notes.base;
+  try {
+    const login = await fetch(`${base}/login`, {
+      method: "POST",
+      body: new URLSearchParams({ user: "demo", password: "pesto" }),
+      redirect: "manual",
+    });
+    await login.body?.cancel();
+    assert.equal(login.status, 303);
+    const cookie = login.headers.getSetCookie()[0].split(";")[0];
+    const home = await fetch(`${base}/`, { headers: { cookie } });
+    const csrf = csrfOf(await home.text());
+    const photo = new Uint8Array(100_000).map((_, i) => (i * 31) % 256);
+    const post = (content: Uint8Array) => {
+      const form = new FormData();
+      form.append("csrf", csrf);
+      form.append("title", "Holiday");
+      form.append(
+        "attachment",
+        new File([content as BlobPart], "photo.png", { type: "image/png" }),
+      );
+      return fetch(`${base}/notes`, {
+        method: "POST",
+        body: form,
+        headers: { cookie },
+        redirect: "manual",
+      });
+    };
+    const added = await post(photo);
+    await added.body?.cancel();
+    assert.equal(added.status, 303, notes.errors());
+    const note = new URL(added.headers.get("location")!, base).href;
+    const page = await (await fetch(note, { headers: { cookie } })).text();
+    assert.match(page, /photo\.png<\/a> \(100000 bytes\)/);
+    const download = await fetch(`${note}/attachment`, { headers: { cookie } });
+    assert.equal(download.headers.get("content-type"), "image/png");
+    assert.deepEqual(new Uint8Array(await download.arrayBuffer()), photo);
+    const big = await post(new Uint8Array(1_100_000));
+    await big.body?.cancel();
+    assert.equal(big.status, 413);
+  } finally {
+    await notes.stop();
+  }
+  assert.doesNotMatch(notes.errors(), /Error while handling|maxFileMemorySize/);
 });

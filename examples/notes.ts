@@ -8,7 +8,10 @@
  * Then open http://localhost:8080/ (or the port in `PORT`) and log in as
  * `demo` with the password `pesto`. Sessions live in memory; set
  * `NOTES_KV_PATH` (a file for Deno KV) or `NOTES_REDIS_URL` to keep them
- * elsewhere.
+ * elsewhere. The task grants `--allow-write` because an attachment over
+ * `maxFileMemorySize` (64 KiB) is spooled to a temporary file while it
+ * arrives; run without it, such an attachment is answered 500 (the log says
+ * why, once), and one over the 1 MB limit is still a 413.
  *
  * @module
  */
