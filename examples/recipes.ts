@@ -12,7 +12,7 @@
 import {
   compose,
   DispatcherApp,
-  escapeHtml,
+  html,
   logger,
   Response,
   serve,
@@ -28,16 +28,20 @@ export const app = new DispatcherApp();
 
 /** Displays an index of available recipes. */
 export const recipeIndex = app.match("/", "GET", (): Response => {
-  const markup = ["<html><body><h1>List of recipes</h1><ul>"];
-  for (const recipe of Object.keys(recipes).sort()) {
-    markup.push(
-      `<li><a href="${escapeHtml(showRecipe.url({ recipe }))}">${
-        escapeHtml(recipe)
-      }</a></li>`,
-    );
-  }
-  markup.push("</ul></body></html>");
-  return new Response(markup);
+  // html`...` escapes what it interpolates; a list of html values is joined.
+  const items = Object.keys(recipes).sort().map((recipe) =>
+    html`<li><a href="${showRecipe.url({ recipe })}">${recipe}</a></li>`
+  );
+  return new Response(
+    html`
+      <html>
+        <body>
+          <h1>List of recipes</h1>
+          <ul>${items}</ul>
+        </body>
+      </html>
+    `,
+  );
 });
 
 /** Displays a single recipe. */
@@ -46,13 +50,13 @@ export const showRecipe = app.match(
   "GET",
   (_request, { recipe }): Response => {
     if (!Object.hasOwn(recipes, recipe)) return Response.notFound();
-    return new Response([
-      `<html><body><h1>How to make ${escapeHtml(recipe)}</h1>`,
-      `<p>${escapeHtml(recipes[recipe])}</p><a href="${
-        escapeHtml(recipeIndex.url())
-      }">Back to index</a>`,
-      "</body></html>",
-    ]);
+    return new Response(html`
+      <html>
+        <body><h1>How to make ${recipe}</h1>
+      <p>${recipes[recipe]}</p><a href="${recipeIndex.url()}">Back to index</a>
+        </body>
+      </html>
+    `);
   },
 );
 
