@@ -6,7 +6,8 @@
  * `/recipes/<recipe:unicode>`, `/posts/<id:int>`, `/files/<p:path>`,
  * `/<page:any('about', 'help')>.html`, `/y/<:int>` (anonymous, numbered).
  * The params object a handler receives, and that `url()` takes, is typed
- * from the pattern string: `<id:int>` gives `{ id: number }`.
+ * from the pattern string: `<id:int>` gives `{ id: number }`,
+ * `<page:any('about', 'help')>` gives `{ page: "about" | "help" }`.
  *
  * Rules, as in Pesto: the first registered route that matches wins; `/foo`
  * and `/foo/` are different routes; paths are normalised (`//`, `.`, `..`)
@@ -28,9 +29,12 @@
  * `(request, params)`, anonymous placeholders included (`params[0]`);
  * converters are registered per app (no global registry); converter
  * arguments are parsed (quoted strings, `r'...'` too), never `eval`ed; a
- * malformed pattern, an unknown converter, a regex with capturing groups, a
- * `<name>` without a converter and a route that an earlier one makes
- * unreachable throw at registration; values are matched before decoding;
+ * malformed pattern, an unknown converter (a Flask-style `<int:id>` is told
+ * to be `<id:int>`), a regex with capturing groups, a `<name>` without a
+ * converter and a route that an earlier one makes unreachable
+ * (`/recipes/new` after `/recipes/<recipe:unicode>`: register the specific
+ * route first) throw at registration; a converter's pattern may be a regex
+ * source or a `RegExp` without flags; values are matched before decoding;
  * method names are case-insensitive; `Allow` is sorted; `url()`
  * percent-encodes values and throws {@linkcode URLGenerationError} for
  * missing or unformattable ones (Pesto raised a bare `KeyError`); query

@@ -20,7 +20,12 @@ import {
   type ToHandlerOptions,
   watchFirstCall,
 } from "../_handler.ts";
-import { BUILTIN_CONVERTERS, checkConverter } from "./converters.ts";
+import {
+  BUILTIN_CONVERTERS,
+  checkConverter,
+  mayShadow,
+  shadows,
+} from "./converters.ts";
 import { NamedRouteNotFound } from "./errors.ts";
 import { type Converter, type ParsedPattern, parsePattern } from "./pattern.ts";
 import { buildPath, Route } from "./route.ts";
@@ -48,6 +53,33 @@ interface RouteRecord {
   unwatched: Set<unknown>;
 }
 
+/** Whether `record` answers `method` (HEAD: GET does). */
+function answers(record: RouteRecord, method: string): boolean {
+  return record.handlers.has(method) ||
+    (method === "HEAD" && record.handlers.has("GET"));
+}
+
+/** Whether `record` answers one of `methods`. */
+function answersSome(record: RouteRecord, methods: readonly string[]): boolean {
+  for (let i = 0; i < methods.length; i++) {
+    if (answers(record, methods[i])) return true;
+  }
+  return false;
+}
+
+/**
+ * The methods of `record` that answer some of `methods`, for messages:
+ * GET where it answers HEAD.
+ */
+function routedFor(methods: readonly string[], record: RouteRecord): string {
+  const shared = methods.filter((m) => answers(record, m));
+  const own = shared.map((m) => record.handlers.has(m) ? m : "GET");
+  const text = [...new Set(own)].join(", ");
+  return shared.some((m) => !record.handlers.has(m))
+    ? `${text}, which answers HEAD`
+    : text;
+}
+
 // ---------------------------------------------------------------------------
 // The dispatcher
 
@@ -57,8 +89,14 @@ interface RouteRecord {
  * **Priority**: routes are tried in the order they were registered, and the
  * first whose pattern matches the path, whose converters accept the values,
  * whose methods include the request's (HEAD counts as GET) and whose
- * predicate (if any) passes wins. A static route registered after a
- * matching dynamic one does not win over it.
+ * predicate (if any) passes wins. So a route that an earlier one without a
+ * predicate makes unreachable for one of its methods is refused when it is
+ * registered: the same pattern up to placeholder names, or a pattern whose
+ * every path the earlier one provably matches (`/recipes/new` after
+ * `/recipes/<recipe:unicode>`, `/n/<id:int>` after `/n/<x:unicode>`,
+ * anything under `/files/` after `/files/<p:path>`). Register the specific
+ * route first. What rests on a custom converter's regex or parse, or on a
+ * predicate, is not judged.
  *
  * @typeParam C The custom converters, by name.
  *
@@ -95,7 +133,8 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
    *   `methodNotAllowed` handlers, `errorPage`, `debug` and `onError`.
    * @throws {TypeError} When the prefix has placeholders or does not start
    *   with `/`, or a custom converter is malformed (a name that is not an
-   *   identifier, no `parse` or `format`, a regex that does not compile or
+   *   identifier, no `parse` or `format`, a pattern that is neither a string
+   *   nor a RegExp, a RegExp with flags, a regex that does not compile or
    *   has capturing groups).
    *
    * @example
@@ -107,10 +146,13 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
    *   prefix: "/api",
    *   converters: {
    *     year: { pattern: "\\d{4}", parse: Number, format: String },
+   *     // A RegExp without flags works too: its source is used.
+   *     slug: { pattern: /[a-z0-9-]+/, parse: String, format: String },
    *   },
    * });
    * const r = app.match("/archive/<y:year>", "GET", (_req, { y }) => new Response(`${y + 1}`));
    * assert.equal(r.path({ y: 2024 }), "/api/archive/2024");
+   * assert.equal(app.match("/s/<s:slug>", "GET", () => new Response("")).path({ s: "a-1" }), "/api/s/a-1");
    * ```
    */
   constructor(options: DispatcherOptions<C> = {}) {
@@ -122,10 +164,11 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
     }
     this.#prefix = prefix.replace(/\/$/, "");
     this.#options = options;
+    const custom: Record<string, Converter> = {};
     for (const [name, converter] of Object.entries(options.converters ?? {})) {
-      checkConverter(name, converter);
+      custom[name] = checkConverter(name, converter);
     }
-    this.#converters = { ...BUILTIN_CONVERTERS, ...options.converters };
+    this.#converters = { ...BUILTIN_CONVERTERS, ...custom };
   }
 
   /**
@@ -273,20 +316,33 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
   }
 
   /**
-   * Routes a pattern to a handler for some methods.
+   * Routes a pattern to a handler for one or more methods:
+   * `app.match("/posts/<id:int>", "GET", show)` or
+   * `app.match("/posts/<id:int>", ["GET", "PUT"], handler)`.
    *
-   * @param pattern The URL pattern; the prefix is put before it.
-   * @param methods A method or a list of methods.
-   * @param handler Called as `handler(request, params)`.
-   * @param options `name`, `predicate`, `decorators`, `limits`.
+   * The handler is called as `handler(request, params)`, its params typed
+   * from the pattern (`<id:int>` gives `{ id: number }`, `<w:any('a',
+   * 'b')>` gives `{ w: "a" | "b" }`). Routes are tried in the order they
+   * were registered (see {@linkcode DispatcherApp}); HEAD is served by GET.
+   *
+   * @param pattern The URL pattern, as in `/recipes/<recipe:unicode>`; the
+   *   app's prefix is put before it.
+   * @param methods A method name or a list of them (case-insensitive).
+   * @param handler Called as `handler(request, params)`; a Pesto handler,
+   *   not a fetch handler.
+   * @param options `name` (for `app.urlfor()`), `predicate`, `decorators`,
+   *   `limits`.
    * @returns The route, to build its URL with `url()` or `path()`.
    * @throws {SyntaxError} When the pattern is malformed (the message names
    *   the pattern and the problem), or has an empty, `.` or `..` segment.
-   * @throws {TypeError} When a converter is unknown, its regex does not
-   *   compile or has capturing groups, a method is not a method name or is
-   *   given twice, a handler or decorator is not a function, the name is
-   *   taken, or an earlier route without a predicate has the same pattern
-   *   (up to placeholder names) for one of the methods.
+   * @throws {TypeError} When a converter is unknown (a Flask-style
+   *   `<int:id>` is told to be `<id:int>`), its arguments are refused or
+   *   its regex does not compile or has capturing groups; when a method is
+   *   not a method name or is given twice, the handler or a decorator is
+   *   not a function, or the name is taken; when an earlier route without
+   *   a predicate, for one of the methods (HEAD counts as GET), has the
+   *   same pattern up to placeholder names or matches every path this one
+   *   matches: the message names both patterns.
    *
    * @example
    * ```ts
@@ -297,6 +353,11 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
    * app.match("/<page:any('about', 'help')>.html", "GET", (_req, { page }) => new Response(page));
    * assert.equal(await (await app.fetch(new Request("http://x/help.html"))).text(), "help");
    * assert.equal((await app.fetch(new Request("http://x/other.html"))).status, 404);
+   *
+   * // The specific route first: registered after, it would never be reached.
+   * app.match("/recipes/new", "GET", () => new Response("form"));
+   * app.match("/recipes/<recipe:unicode>", "GET", (_req, { recipe }) => new Response(recipe));
+   * assert.throws(() => app.match("/recipes/edit", "GET", () => new Response("")), TypeError);
    * ```
    */
   match<P extends string>(
@@ -306,15 +367,33 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
     options?: RouteOptions,
   ): Route<RouteParams<P, C>>;
   /**
-   * Routes a pattern to one handler per method.
+   * Routes a pattern to one handler per method:
+   * `app.match("/note", { GET: show, POST: save })`.
    *
-   * @param pattern The URL pattern; the prefix is put before it.
-   * @param handlers Handlers by method: `{ GET: show, POST: save }`.
-   * @param options `name`, `predicate`, `decorators`, `limits`.
-   * @returns The route.
-   * @throws {SyntaxError} When the pattern is malformed.
-   * @throws {TypeError} When a converter is unknown or bad, no handler is
-   *   given, or the route is a duplicate (see the other overload).
+   * Each handler is called as `handler(request, params)`, its params typed
+   * from the pattern. The route answers the methods given (HEAD too, when
+   * GET is given) and is tried in the order of registration, as with the
+   * other form of `match()`.
+   *
+   * @param pattern The URL pattern, as in `/notes/<id:int>`; the app's
+   *   prefix is put before it.
+   * @param handlers Handlers by method name (case-insensitive):
+   *   `{ GET: show, POST: save }`; at least one.
+   * @param options `name` (for `app.urlfor()`), `predicate`, `decorators`
+   *   (applied to each handler), `limits`.
+   * @returns The route, to build its URL with `url()` or `path()`;
+   *   `route.handlers` holds the handlers by method.
+   * @throws {SyntaxError} When the pattern is malformed (the message names
+   *   the pattern and the problem), or has an empty, `.` or `..` segment.
+   * @throws {TypeError} When a converter is unknown (a Flask-style
+   *   `<int:id>` is told to be `<id:int>`), its arguments are refused or
+   *   its regex does not compile or has capturing groups; when no handler
+   *   is given, a key is not a method name or names a method twice, a
+   *   handler or decorator is not a function, or the name is taken; when an
+   *   earlier route without a predicate, for one of the methods (HEAD
+   *   counts as GET), has the same pattern up to placeholder names or
+   *   matches every path this one matches: the message names both
+   *   patterns.
    *
    * @example
    * ```ts
@@ -322,9 +401,14 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
    * import assert from "node:assert/strict";
    *
    * const app = new DispatcherApp();
-   * app.match("/note", { GET: () => new Response("read"), POST: () => new Response("saved") });
-   * const r = await app.fetch(new Request("http://x/note", { method: "POST" }));
-   * assert.equal(await r.text(), "saved");
+   * const note = app.match("/notes/<id:int>", {
+   *   GET: (_req, { id }) => new Response(`note ${id}`),
+   *   POST: (_req, { id }) => new Response(`saved ${id}`),
+   * });
+   * const r = await app.fetch(new Request("http://x/notes/3", { method: "POST" }));
+   * assert.equal(await r.text(), "saved 3");
+   * assert.deepEqual(Object.keys(note.handlers), ["GET", "POST"]);
+   * assert.equal((await app.fetch(new Request("http://x/notes/3", { method: "PUT" }))).status, 405);
    * ```
    */
   match<P extends string>(
@@ -332,6 +416,57 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
     handlers: MethodHandlers<RouteParams<P, C>>,
     options?: RouteOptions,
   ): Route<RouteParams<P, C>>;
+  /**
+   * Routes a pattern to handlers, in one of two forms (each has its own
+   * description among the methods of {@linkcode DispatcherApp}):
+   *
+   * - `match(pattern, methods, handler, options?)`: one handler for a
+   *   method or a list of methods, as in
+   *   `app.match("/posts/<id:int>", ["GET", "PUT"], handler)`;
+   * - `match(pattern, handlers, options?)`: one handler per method, as in
+   *   `app.match("/note", { GET: show, POST: save })`.
+   *
+   * Handlers are called as `handler(request, params)`, the params typed
+   * from the pattern (`<id:int>` gives `{ id: number }`). Routes are tried
+   * in the order they were registered; HEAD is served by GET.
+   *
+   * @param pattern The URL pattern, as in `/recipes/<recipe:unicode>`; the
+   *   app's prefix is put before it.
+   * @param methodsOrHandlers A method name or a list of them
+   *   (case-insensitive), or handlers by method name.
+   * @param handlerOrOptions After methods, the handler (a Pesto handler,
+   *   not a fetch handler); after handlers by method, the options.
+   * @param maybeOptions After methods and a handler, the options: `name`
+   *   (for `app.urlfor()`), `predicate`, `decorators`, `limits`.
+   * @returns The route, to build its URL with `url()` or `path()`.
+   * @throws {SyntaxError} When the pattern is malformed (the message names
+   *   the pattern and the problem), or has an empty, `.` or `..` segment.
+   * @throws {TypeError} When a converter is unknown (a Flask-style
+   *   `<int:id>` is told to be `<id:int>`), its arguments are refused or
+   *   its regex does not compile or has capturing groups; when no method is
+   *   given, a method is not a method name or is given twice, a handler or
+   *   decorator is not a function, or the name is taken; when an earlier
+   *   route without a predicate, for one of the methods (HEAD counts as
+   *   GET), has the same pattern up to placeholder names or matches every
+   *   path this one matches: the message names both patterns.
+   *
+   * @example
+   * ```ts
+   * import { DispatcherApp, Response } from "@pesto/pesto";
+   * import assert from "node:assert/strict";
+   *
+   * const app = new DispatcherApp();
+   * app.match("/posts/new", "GET", () => new Response("form"));
+   * app.match("/posts/<id:int>", ["GET", "PUT"], (req, { id }) => new Response(`${req.method} ${id}`));
+   * app.match("/note", { GET: () => new Response("read"), POST: () => new Response("saved") });
+   * const put = await app.fetch(new Request("http://x/posts/7", { method: "PUT" }));
+   * assert.equal(await put.text(), "PUT 7");
+   * const post = await app.fetch(new Request("http://x/note", { method: "POST" }));
+   * assert.equal(await post.text(), "saved");
+   * // Registered after "/posts/<id:int>", "/posts/1" would never be reached.
+   * assert.throws(() => app.match("/posts/1", "GET", () => new Response("")), TypeError);
+   * ```
+   */
   match<P extends string>(
     pattern: P,
     methodsOrHandlers:
@@ -416,7 +551,7 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
       }
       decorated.set(upper, h as Handler<[Record<string | number, unknown>]>);
     }
-    this.#checkDuplicate(parsed, decorated);
+    this.#checkReachable("route", parsed, [...decorated.keys()], this.#records);
     if (options.name !== undefined && this.#names.has(options.name)) {
       throw new TypeError(
         `Cannot route "${pattern}": the name "${options.name}" is taken`,
@@ -445,24 +580,34 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
   }
 
   /**
-   * Throws when an earlier route without a predicate has the same shape
-   * (the same pattern up to placeholder names) and one of the methods: the
-   * new route could never be reached for them.
+   * Throws when a route of `earlier` without a predicate answers one of
+   * `methods` (HEAD counts as GET) and has the same shape (the same
+   * pattern up to placeholder names) or provably matches every path that
+   * `parsed` matches: the new route would never be reached for it.
    */
-  #checkDuplicate(parsed: ParsedPattern, handlers: Map<string, unknown>): void {
-    for (const record of this.#records) {
-      if (record.parsed.shape !== parsed.shape || record.predicate) continue;
-      const shared = [...handlers.keys()].filter((m) => record.handlers.has(m));
-      if (shared.length) {
-        const same = record.parsed.source === parsed.source
-          ? "it is"
-          : `"${record.parsed.source}" is`;
-        throw new TypeError(
-          `Cannot route "${parsed.source}": ${same} already routed for ${
-            shared.join(", ")
-          }`,
-        );
-      }
+  #checkReachable(
+    verb: "route" | "combine",
+    parsed: ParsedPattern,
+    methods: readonly string[],
+    earlier: readonly RouteRecord[],
+  ): void {
+    for (const record of earlier) {
+      // The quick tests first: this runs for every pair of routes.
+      const same = record.parsed.shape === parsed.shape;
+      if (!same && !mayShadow(record.parsed, parsed)) continue;
+      if (record.predicate || !answersSome(record, methods)) continue;
+      const source = record.parsed.source;
+      let why: string;
+      if (same) {
+        why = `${
+          source === parsed.source ? "it is" : `"${source}" is`
+        } already routed for ${routedFor(methods, record)}`;
+      } else if (shadows(record.parsed, parsed)) {
+        why = `"${source}" (registered earlier for ${
+          routedFor(methods, record)
+        }) matches every path it matches; register "${parsed.source}" first`;
+      } else continue;
+      throw new TypeError(`Cannot ${verb} "${parsed.source}": ${why}`);
     }
   }
 
@@ -504,10 +649,17 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
   /**
    * Appends the routes of other apps to this one (their names too, where
    * this app has no route of that name). Each keeps its own converters.
+   * Each appended route is checked as `match()` checks a new one, against
+   * this app's routes and those appended before it; when one is refused,
+   * nothing is appended.
    *
    * @param others Other `DispatcherApp`s.
    * @returns This app.
-   * @throws {TypeError} When given something that is not a `DispatcherApp`.
+   * @throws {TypeError} When given something that is not a `DispatcherApp`,
+   *   or when an appended route could never be reached for one of its
+   *   methods: a route of this app, or one appended before it, without a
+   *   predicate, has the same pattern up to placeholder names or matches
+   *   every path it matches (the message names both patterns).
    *
    * @example
    * ```ts
@@ -522,6 +674,9 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
    */
   // deno-lint-ignore no-explicit-any
   combine(...others: DispatcherApp<any>[]): this {
+    // Every route is checked before any is appended.
+    const records = [...this.#records];
+    const added: RouteRecord[] = [];
     for (const other of others) {
       if (!(other instanceof DispatcherApp)) {
         throw new TypeError(
@@ -529,13 +684,17 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
         );
       }
       for (const record of other.#records) {
-        this.#records.push(record);
-        this.#router.add(
-          record.parsed,
-          new Set(record.handlers.keys()),
-          record,
-        );
+        const methods = [...record.handlers.keys()];
+        this.#checkReachable("combine", record.parsed, methods, records);
+        records.push(record);
+        added.push(record);
       }
+    }
+    for (const record of added) {
+      this.#records.push(record);
+      this.#router.add(record.parsed, new Set(record.handlers.keys()), record);
+    }
+    for (const other of others) {
       for (const [name, route] of other.#names) {
         if (!this.#names.has(name)) this.#names.set(name, route);
       }

@@ -1,5 +1,6 @@
 // Pesto's URL pattern grammar, parsed once into tokens; the matcher steps,
-// the URL builder and the duplicate check are all derived from that parse.
+// the URL builder and the checks of duplicate and unreachable routes are
+// all derived from that parse.
 //
 //   pattern     = "/" *( literal / placeholder )
 //   placeholder = "<" [ name ] ":" converter [ "(" [ arg *( "," arg ) ] ")" ] ">"
@@ -27,13 +28,33 @@ import { encodeSegment } from "../_http/path.ts";
  * A URL converter: the regex its placeholder matches (against the
  * percent-encoded path), how matched text becomes a value, and how a value
  * becomes URL text.
+ *
+ * @typeParam T The type of its values.
+ *
+ * @example
+ * ```ts
+ * import { type Converter, DispatcherApp, Response } from "@pesto/pesto";
+ * import assert from "node:assert/strict";
+ *
+ * const year: Converter<number> = {
+ *   pattern: /\d{4}/, // or "\\d{4}"; a RegExp must have no flags
+ *   parse: (text) => Number(text),
+ *   format: (value) => String(value).padStart(4, "0"),
+ * };
+ * const app = new DispatcherApp({ converters: { year } });
+ * const archive = app.match("/archive/<y:year>", "GET", (_req, { y }) => new Response(`${y + 1}`));
+ * assert.equal(await (await app.fetch(new Request("http://x/archive/2024"))).text(), "2025");
+ * assert.equal(archive.path({ y: 999 }), "/archive/0999");
+ * ```
  */
 export interface Converter<T = unknown> {
   /**
-   * A regex source without capturing groups. It is matched against the
-   * percent-encoded path, one segment at a time unless `spansSegments`.
+   * A regex without capturing groups: its source as a string
+   * (`"\\d{4}"`), or a `RegExp` without flags (`/\d{4}/`), whose `source`
+   * is used. It is matched against the percent-encoded path, one segment
+   * at a time unless `spansSegments`.
    */
-  readonly pattern: string;
+  readonly pattern: string | RegExp;
   /** Decoded text to value; throwing means "no match". Must be pure. */
   parse(text: string): T;
   /** Value to decoded text (it is percent-encoded afterwards). */
@@ -46,6 +67,11 @@ export interface Converter<T = unknown> {
   withArgs?(...args: string[]): Converter<T>;
   /** Whether matches may span `/` (only `path` does). */
   readonly spansSegments?: boolean;
+}
+
+/** A converter as routes use it: its pattern is a regex source. */
+export interface SourceConverter<T = unknown> extends Converter<T> {
+  readonly pattern: string;
 }
 
 /** Literal text of a pattern, decoded and encoded. */
@@ -61,7 +87,7 @@ export interface ParamToken {
   /** Its name, or its position among the anonymous placeholders. */
   readonly key: string | number;
   /** Its converter, arguments applied. */
-  readonly converter: Converter;
+  readonly converter: SourceConverter;
   /** The placeholder as written, for messages. */
   readonly source: string;
   /** `^(?:regex)$`: what a built value must match. */
@@ -70,6 +96,9 @@ export interface ParamToken {
 
 /** One parsed piece of a pattern. */
 export type Token = LiteralToken | ParamToken;
+
+/** A piece of a segment: encoded literal text, or a placeholder. */
+export type Piece = string | ParamToken;
 
 /** How the matcher consumes the path: see the module comment. */
 export type Step =
@@ -108,6 +137,12 @@ export interface ParsedPattern {
   readonly tokens: readonly Token[];
   /** The placeholders, in order. */
   readonly params: readonly ParamToken[];
+  /** The segments after the leading "/", each as its pieces. */
+  readonly segments: readonly (readonly Piece[])[];
+  /** The first segment with a placeholder that spans segments, or -1. */
+  readonly tail: number;
+  /** Each segment before `tail`: its text when it is literal text only. */
+  readonly fixed: readonly (string | undefined)[];
   readonly steps: readonly Step[];
   /** The encoded path when the pattern has no placeholder. */
   readonly staticPath: string | undefined;
@@ -228,19 +263,23 @@ export function parsePattern(
     const base = Object.hasOwn(converters, converterName)
       ? converters[converterName]
       : undefined;
-    if (!base) failType(`converter "${converterName}" is not registered`);
+    if (!base) {
+      failType(
+        `converter "${converterName}" is not registered${
+          flaskHint(name, converterName, args, converters)
+        }`,
+      );
+    }
     if (args === undefined && base!.withArgs && base!.pattern === NEVER) {
       failType(`converter "${converterName}" needs arguments`);
     }
-    const converter = applyArgs(
-      base!,
-      args,
-      (why) => failType(`converter "${converterName}": ${why}`),
+    const failConverter = (why: string): never =>
+      failType(`converter "${converterName}": ${why}`);
+    const converter = sourceConverter(
+      applyArgs(base!, args, failConverter),
+      failConverter,
     );
-    checkRegex(
-      converter.pattern,
-      (why) => failType(`converter "${converterName}": ${why}`),
-    );
+    checkRegex(converter.pattern, failConverter);
     if (literal) tokens.push({ kind: "literal", text: literal });
     literal = "";
     const source = pattern.slice(start, i);
@@ -264,14 +303,38 @@ export function parsePattern(
       ? encodeLiteral(token.text)
       : `<:${specs[n++]}>`;
   }
+  const segments = splitSegments(tokens, fail);
+  const tail = segments.findIndex((pieces) =>
+    pieces.some((p) => typeof p !== "string" && p.converter.spansSegments)
+  );
   return {
     source: pattern,
     tokens,
     params,
-    steps: makeSteps(tokens, fail),
+    segments,
+    tail,
+    fixed: (tail === -1 ? segments : segments.slice(0, tail)).map((pieces) =>
+      pieces.every((p) => typeof p === "string") ? pieces.join("") : undefined
+    ),
+    steps: makeSteps(segments, tail),
     staticPath: params.length === 0 ? encodeLiteral(pattern) : undefined,
     shape,
   };
+}
+
+/**
+ * The hint for a Flask-style placeholder (`<int:id>`): the name is a
+ * converter and the converter an identifier that is not one.
+ */
+function flaskHint(
+  name: string,
+  converterName: string,
+  args: string[] | undefined,
+  converters: Readonly<Record<string, Converter>>,
+): string {
+  return name !== "" && args === undefined && Object.hasOwn(converters, name)
+    ? `; did you mean "<${converterName}:${name}>"?`
+    : "";
 }
 
 function parseArgs(
@@ -323,14 +386,53 @@ function applyArgs(
 ): Converter {
   if (args === undefined) return base;
   if (base.withArgs) {
+    let made: Converter;
     try {
-      return base.withArgs(...args);
+      made = base.withArgs(...args);
     } catch (error) {
       return fail(error instanceof Error ? error.message : String(error));
     }
+    if (typeof made !== "object" || made === null) {
+      fail("its withArgs() did not return a converter");
+    }
+    return made;
   }
   if (args.length !== 1) fail("takes one argument, a regex");
-  return { ...base, pattern: args[0], parse: base.parse, format: base.format };
+  return withPattern(base, args[0]);
+}
+
+/** `converter` with another pattern; the rest is inherited from it. */
+function withPattern(converter: Converter, pattern: string): SourceConverter {
+  return Object.create(converter, {
+    pattern: { value: pattern, enumerable: true },
+  });
+}
+
+/**
+ * `converter` with its pattern as a regex source: itself when the pattern
+ * is a string, else a converter inheriting from it whose pattern is the
+ * RegExp's `source`. A RegExp with flags is refused (routes match the
+ * source alone), and so is a pattern that is neither.
+ */
+export function sourceConverter(
+  converter: Converter,
+  fail: (why: string) => never,
+): SourceConverter {
+  const pattern: unknown = converter.pattern;
+  if (typeof pattern === "string") return converter as SourceConverter;
+  if (!(pattern instanceof RegExp)) {
+    return fail("its pattern is not a string or a RegExp");
+  }
+  if (pattern.flags !== "") {
+    fail(
+      `its pattern ${pattern} has the flags "${pattern.flags}", but routes match the source of a RegExp alone: pass it without flags${
+        pattern.flags.includes("i")
+          ? ", and write both cases where case does not matter, as in [A-Za-z]"
+          : ""
+      }`,
+    );
+  }
+  return withPattern(converter, pattern.source);
 }
 
 /** Checks that a converter's regex compiles and has no capturing groups. */
@@ -351,13 +453,15 @@ export function checkRegex(
   }
 }
 
-/** Splits the tokens into segments and makes one step per segment. */
-function makeSteps(
+/**
+ * Splits the tokens into segments: each its pieces, literal text already
+ * percent-encoded.
+ */
+function splitSegments(
   tokens: readonly Token[],
   fail: (why: string) => never,
-): Step[] {
-  // Each segment: its pieces, literal text already percent-encoded.
-  const segments: (string | ParamToken)[][] = [];
+): Piece[][] {
+  const segments: Piece[][] = [];
   for (const token of tokens) {
     if (token.kind === "param") {
       segments[segments.length - 1].push(token);
@@ -380,10 +484,15 @@ function makeSteps(
       fail(`a "${pieces[0]}" segment never matches a normalised path`);
     }
   });
+  return segments;
+}
+
+/** Makes one step per segment (see the module comment). */
+function makeSteps(
+  segments: readonly (readonly Piece[])[],
+  tailAt: number,
+): Step[] {
   const steps: Step[] = [];
-  const tailAt = segments.findIndex((pieces) =>
-    pieces.some((p) => typeof p !== "string" && p.converter.spansSegments)
-  );
   const single = tailAt === -1 ? segments : segments.slice(0, tailAt);
   for (const pieces of single) {
     if (pieces.length === 0) {
@@ -432,7 +541,7 @@ function makeSteps(
   return steps;
 }
 
-function regexOf(pieces: readonly (string | ParamToken)[]): string {
+function regexOf(pieces: readonly Piece[]): string {
   return pieces.map((p) =>
     typeof p === "string" ? escapeRegex(p) : `(${p.converter.pattern})`
   ).join("");

@@ -235,7 +235,7 @@ class Tree<T> {
 const MAX_GROUPS = 32;
 
 /** Decodes a matched value; `path` values are decoded segment by segment. */
-function decodeValue(text: string, spans: boolean): string {
+export function decodeValue(text: string, spans: boolean): string {
   return spans && text.includes("/")
     ? text.split("/").map(decodeSegment).join("/")
     : decodeSegment(text);
@@ -365,7 +365,7 @@ function parseOne<T>(entry: Entry<T>, i: number, text: string): unknown {
  * Runs one route's steps over an encoded path: the number of captured
  * texts put into `caps`, or -1 when the path does not fit.
  */
-function runSteps(
+export function runSteps(
   steps: readonly Step[],
   path: string,
   caps: string[],

@@ -12,12 +12,46 @@ export type ConverterName<S extends string> = S extends `${infer N}(${string}`
   : S;
 
 /**
- * The value type a converter gives: its own for custom converters, `number`
- * for `int` and `float`, `string` for the others.
+ * The value type of a placeholder's converter, from its spec (`int`,
+ * `unicode('[a-z]+')`, `any('a', 'b')`): its own type for a custom
+ * converter, `number` for `int` and `float`, the union of the alternatives
+ * for `any(...)` (`"a" | "b"`; `string` when they cannot be read, as when
+ * one holds a backslash), `string` for the others.
+ *
+ * The alternatives of `any(...)` are read one at a time: the type is that
+ * of `any(...)` with what is left of the arguments, after a space, an `r`
+ * prefix or the first alternative and its comma.
  */
-export type ConverterValue<Name extends string, C> = Name extends keyof C
-  ? C[Name] extends Converter<infer T> ? T : string
-  : Name extends "int" | "float" ? number
+export type ConverterValue<Spec extends string, C> = ConverterName<Spec> extends
+  keyof C ? C[ConverterName<Spec>] extends Converter<infer T> ? T : string
+  : ConverterName<Spec> extends "int" | "float" ? number
+  : Spec extends `any(${infer Args})` ? (
+      Args extends ` ${infer Rest}` ? ConverterValue<`any(${Rest})`, C>
+        : Args extends `${"r" | "R"}${infer Rest}` ? (
+            Rest extends `${"'" | '"'}${string}`
+              ? ConverterValue<`any(${Rest})`, C>
+              : string
+          )
+        : Args extends `'${infer Value}'${infer More}` ? (
+            Value extends `${string}\\${string}` ? string
+              : More extends "" ? Value
+              : More extends ` ${infer Rest}`
+                ? ConverterValue<`any('${Value}'${Rest})`, C>
+              : More extends `,${infer Rest}`
+                ? Value | ConverterValue<`any(${Rest})`, C>
+              : string
+          )
+        : Args extends `"${infer Value}"${infer More}` ? (
+            Value extends `${string}\\${string}` ? string
+              : More extends "" ? Value
+              : More extends ` ${infer Rest}`
+                ? ConverterValue<`any("${Value}"${Rest})`, C>
+              : More extends `,${infer Rest}`
+                ? Value | ConverterValue<`any(${Rest})`, C>
+              : string
+          )
+        : string
+    )
   : string;
 
 /**
@@ -30,13 +64,13 @@ export type CollectParams<P extends string, C, Acc, N extends unknown[]> =
       ? Name extends "" ? CollectParams<
           Tail,
           C,
-          Acc & { [K in N["length"]]: ConverterValue<ConverterName<Spec>, C> },
+          Acc & { [K in N["length"]]: ConverterValue<Spec, C> },
           [...N, unknown]
         >
       : CollectParams<
         Tail,
         C,
-        Acc & { [K in Name]: ConverterValue<ConverterName<Spec>, C> },
+        Acc & { [K in Name]: ConverterValue<Spec, C> },
         N
       >
     : Acc

@@ -171,6 +171,19 @@ Deno.test("DispatcherApp.match() throws at registration for bad patterns", async
       /"\/a\/<id:intt>": converter "intt" is not registered/,
     ],
     ["/a/<id:toString>", TypeError, /converter "toString" is not registered/],
+    [
+      "/a/<int:id>",
+      TypeError,
+      /converter "id" is not registered; did you mean "<id:int>"\?$/,
+    ],
+    [
+      "/a/<path:rest>",
+      TypeError,
+      /converter "rest" is not registered; did you mean "<rest:path>"\?$/,
+    ],
+    // No hint when the name is not a converter, or arguments follow.
+    ["/a/<id:integer>", TypeError, /converter "integer" is not registered$/],
+    ["/a/<int:id('x')>", TypeError, /converter "id" is not registered$/],
     ["/a/<x:unicode('(a|b)')>", TypeError, /capturing groups/],
     ["/a/<x:unicode('(?<n>a)')>", TypeError, /capturing groups/],
     ["/a/<x:unicode('[a-')>", TypeError, /invalid regex/],
@@ -241,6 +254,383 @@ Deno.test("DispatcherApp.match() refuses unreachable duplicate routes", async (t
     app.match("/c/<x:any('b')>", "GET", ok());
     assert.equal(app.routes().length, 7);
   });
+});
+
+/** A route registered first, then maybe more, as `[pattern, methods, options]`. */
+type Routed = [string, string | string[], { predicate?: () => boolean }?];
+
+const year: Converter<number> = {
+  pattern: "\\d{4}",
+  parse: Number,
+  format: (value) => String(value),
+};
+
+Deno.test("DispatcherApp.match() refuses a route that an earlier one makes unreachable", async (t) => {
+  await t.step(
+    "the message names both patterns, the methods and the fix",
+    () => {
+      const app = new DispatcherApp();
+      app.match("/recipes/<recipe:unicode>", "GET", ok());
+      throwsWith(
+        () => app.match("/recipes/new", "GET", ok()),
+        TypeError,
+        /^Cannot route "\/recipes\/new": "\/recipes\/<recipe:unicode>" \(registered earlier for GET\) matches every path it matches; register "\/recipes\/new" first$/,
+      );
+      assert.deepEqual(app.routes().map((r) => r.pattern), [
+        "/recipes/<recipe:unicode>",
+      ]);
+    },
+  );
+  // [earlier routes, the refused route, its methods]
+  const cases: [Routed[], string, string | string[]][] = [
+    // A literal route after a placeholder route that matches its path.
+    [[["/files/<p:path>", "GET"]], "/files/readme", "GET"],
+    [[["/files/<p:path>", "GET"]], "/files/a/b.txt", "GET"],
+    [[["/n/<x:int>", "GET"]], "/n/42", "GET"],
+    [[["/n/<x:float>", "GET"]], "/n/2.5", "GET"],
+    [
+      [["/u/<x:uuid>", "GET"]],
+      "/u/0b8f6c48-8d3a-4b1e-9e5a-2c1d3e4f5a6b",
+      "GET",
+    ],
+    [[["/<page:any('a', 'b')>.html", "GET"]], "/b.html", "GET"],
+    [[["/<name:unicode>.html", "GET"]], "/about.html", "GET"],
+    [[["/a/<x:unicode('[a-z]+')>", "GET"]], "/a/new", "GET"],
+    [
+      [["/docs/<dir:path>/<name:unicode>.pdf", "GET"]],
+      "/docs/2024/q1/r.pdf",
+      "GET",
+    ],
+    [[["/caf\u00e9/<x:unicode>", "GET"]], "/caf\u00e9/cr\u00e8me", "GET"],
+    // Every segment taken at its place by a literal or a built-in converter.
+    [[["/n/<x:unicode>", "GET"]], "/n/<id:int>", "GET"],
+    [[["/n/<x:unicode>", "GET"]], "/n/<id:uuid>", "GET"],
+    [[["/n/<x:unicode>", "GET"]], "/n/<w:any('a', 'b')>", "GET"],
+    [[["/n/<x:unicode>", "GET"]], "/n/<w:unicode('[a-z]+')>", "GET"],
+    [[["/n/<x:unicode>", "GET"]], "/n/v<n:int>.<m:int>", "GET"],
+    [[["/n/<x:float>", "GET"]], "/n/<id:int>", "GET"],
+    [[["/n/<x:any('a', 'b', 'c')>", "GET"]], "/n/<w:any('c', 'a')>", "GET"],
+    [[["/a/<x:unicode>/<y:int>", "GET"]], "/a/b/<z:int>", "GET"],
+    [[["/<name:unicode>.html", "GET"]], "/<n:int>.html", "GET"],
+    [[["/<name:unicode>.html", "GET"]], "/<n:int>.tar.html", "GET"],
+    [[["/<name:unicode>.html", "GET"]], "/<page:any('a', 'b')>.html", "GET"],
+    [[["/v<n:unicode>/x", "GET"]], "/v<m:int>/x", "GET"],
+    // `path` spans segments: anything under it, between its literal text.
+    [[["/files/<p:path>", "GET"]], "/files/<d:unicode>/<n:int>.txt", "GET"],
+    [[["/files/<p:path>", "GET"]], "/files/<q:path>/edit", "GET"],
+    [[["/files/<p:path>", "GET"]], "/files/<x:any('a', 'b')>/<q:path>", "GET"],
+    [[["/files/<p:path>/edit", "GET"]], "/files/<d:unicode>/edit", "GET"],
+    [[["/files/<p:path>/edit", "GET"]], "/files/a/<q:path>/edit", "GET"],
+    [[["/x<p:path>", "GET"]], "/xyz/<n:int>", "GET"],
+    [[["/<p:path>", "GET"]], "/<x:unicode>/", "GET"],
+    [[["/<s:unicode>/<p:path>", "GET"]], "/docs/<n:int>/<q:path>", "GET"],
+    // Anonymous placeholders are placeholders like the others.
+    [[["/y/<:unicode>", "GET"]], "/y/new", "GET"],
+    [[["/y/<:unicode>/<:int>", "GET"]], "/y/<a:int>/<:int>", "GET"],
+    // One converter takes what it takes, a custom one too.
+    [[["/y/<v:year>/<s:unicode>", "GET"]], "/y/<w:year>/new", "GET"],
+    // Methods: any one of them shared, HEAD counting as GET.
+    [[["/m/<x:unicode>", ["GET", "POST"]]], "/m/new", ["PUT", "POST"]],
+    [[["/m/<x:unicode>", "GET"]], "/m/new", "HEAD"],
+    // A predicate on the later route does not help it.
+    [[["/p/<x:unicode>", "GET"]], "/p/new", "GET"],
+    // Behind routes that do not match it, or have a predicate.
+    [
+      [
+        ["/q/new", "POST"],
+        ["/q/<x:unicode>", "GET", { predicate: () => true }],
+        ["/q/<x:int>", "GET"],
+        ["/q/<x:unicode>", "GET"],
+      ],
+      "/q/new",
+      "GET",
+    ],
+  ];
+  for (const [earlier, pattern, methods] of cases) {
+    await t.step(
+      `${pattern} after ${earlier.map((e) => e[0]).join(", ")}`,
+      () => {
+        const app = new DispatcherApp({ converters: { year } });
+        for (const [p, m, options] of earlier) app.match(p, m, ok(), options);
+        const blocker = earlier.at(-1)![0];
+        const options = pattern === "/p/new" ? { predicate: () => true } : {};
+        throwsWith(
+          () => app.match(pattern, methods, ok(), options),
+          TypeError,
+          new RegExp(
+            `^Cannot route "${escape(pattern)}": "${
+              escape(blocker)
+            }" \\(registered earlier for .+\\) matches every path it matches; register "${
+              escape(pattern)
+            }" first$`,
+          ),
+        );
+        assert.equal(app.routes().length, earlier.length);
+      },
+    );
+  }
+  await t.step("the methods named are those of the earlier route", () => {
+    const app = new DispatcherApp();
+    app.match("/m/<x:unicode>", ["GET", "POST", "DELETE"], ok());
+    throwsWith(
+      () => app.match("/m/new", ["PUT", "POST", "DELETE"], ok()),
+      TypeError,
+      /\(registered earlier for POST, DELETE\)/,
+    );
+    throwsWith(
+      () => app.match("/m/new", "HEAD", ok()),
+      TypeError,
+      /\(registered earlier for GET, which answers HEAD\)/,
+    );
+    // The same pattern for HEAD behind GET is a duplicate.
+    throwsWith(
+      () => app.match("/m/<y:unicode>", "head", ok()),
+      TypeError,
+      /"\/m\/<x:unicode>" is already routed for GET, which answers HEAD$/,
+    );
+  });
+  await t.step("the prefix is part of both patterns", () => {
+    const app = new DispatcherApp({ prefix: "/api" });
+    app.match("/items/<id:unicode>", "GET", ok());
+    throwsWith(
+      () => app.match("/items/new", "GET", ok()),
+      TypeError,
+      /^Cannot route "\/api\/items\/new": "\/api\/items\/<id:unicode>" \(registered earlier for GET\)/,
+    );
+  });
+  await t.step("an any() with too many alternatives to spell out", () => {
+    const many = Array.from({ length: 70 }, (_, i) => `'v${i}'`).join(", ");
+    const app = new DispatcherApp();
+    app.match("/a/<x:unicode('[a-z0-9]+')>", "GET", ok());
+    app.match("/b/<x:int>", "GET", ok());
+    throwsWith(
+      () => app.match(`/a/<y:any(${many})>`, "GET", ok()),
+      TypeError,
+      /matches every path it matches/,
+    );
+    // Not all of them are ints: allowed.
+    app.match(`/b/<y:any('1', ${many})>`, "GET", ok());
+    assert.equal(app.routes().length, 3);
+  });
+});
+
+/** Escapes text for a RegExp. */
+function escape(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+}
+
+Deno.test("DispatcherApp.match() allows what it cannot prove unreachable", async (t) => {
+  const even: Converter<number> = {
+    pattern: "\\d+",
+    parse(text) {
+      const n = Number(text);
+      if (n % 2) throw new RangeError("odd");
+      return n;
+    },
+    format: String,
+  };
+  // [earlier routes, the later route, its methods, a path, its answer]
+  const cases: [Routed[], string, string | string[], string, string?][] = [
+    // The specific route first.
+    [
+      [["/recipes/new", "GET"]],
+      "/recipes/<recipe:unicode>",
+      "GET",
+      "/recipes/toast",
+    ],
+    [[["/files/readme", "GET"]], "/files/<p:path>", "GET", "/files/a/b"],
+    [[["/n/<id:int>", "GET"]], "/n/<x:unicode>", "GET", "/n/x"],
+    [[["/n/<id:int>", "GET"]], "/n/<x:float>", "GET", "/n/1.5"],
+    [
+      [["/n/<id:int>", "GET"]],
+      "/n/<x:uuid>",
+      "GET",
+      "/n/0b8f6c48-8d3a-4b1e-9e5a-2c1d3e4f5a6b",
+    ],
+    [[["/a/<x:unicode>", "GET"]], "/a/<p:path>", "GET", "/a/b/c"],
+    // Other methods; HEAD does not answer GET.
+    [[["/a/<x:unicode>", "GET"]], "/a/new", "POST", "/a/new"],
+    [[["/a/<x:unicode>", "HEAD"]], "/a/new", "GET", "/a/new"],
+    // A predicate on the earlier route.
+    [
+      [["/a/<x:unicode>", "GET", { predicate: () => false }]],
+      "/a/new",
+      "GET",
+      "/a/new",
+    ],
+    // Custom converters are not judged.
+    [[["/y/<v:year>", "GET"]], "/y/24", "GET", "/y/24"],
+    [[["/y/<v:year>", "GET"]], "/y/<n:int>", "GET", "/y/12"],
+    [[["/y/<v:even>", "GET"]], "/y/<n:int>", "GET", "/y/3"],
+    [[["/y/<v:even>", "GET"]], "/y/5", "GET", "/y/5"],
+    // (Also when the custom converter takes every path of the later route.)
+    [[["/y/<v:year>", "GET"]], "/y/1999", "GET", "/y/1999", "earlier"],
+    [[["/y/<v:even>", "GET"]], "/y/4", "GET", "/y/4", "earlier"],
+    // A trailing slash makes another route.
+    [[["/a/<x:unicode>", "GET"]], "/a/<x:unicode>/", "GET", "/a/b/"],
+    [[["/a/<x:unicode>/", "GET"]], "/a/<x:unicode>", "GET", "/a/b"],
+    [[["/a/<x:unicode>", "GET"]], "/a/new/", "GET", "/a/new/"],
+    [[["/f/<p:path>", "GET"]], "/f/", "GET", "/f/"],
+    // Anonymous placeholders: int before unicode.
+    [[["/y/<:int>", "GET"]], "/y/<:unicode>", "GET", "/y/x"],
+    // A regex argument covers only what it matches.
+    [[["/a/<x:unicode('[a-z]+')>", "GET"]], "/a/New", "GET", "/a/New"],
+    [[["/a/<x:unicode('[a-z]+')>", "GET"]], "/a/<n:int>", "GET", "/a/1"],
+    [[["/a/<x:unicode('[a-z]+')>", "GET"]], "/a/<w:unicode>", "GET", "/a/B"],
+    [[["/a/<x:int('\\d{4}')>", "GET"]], "/a/<n:int>", "GET", "/a/1"],
+    // Literal text and alternatives that differ.
+    [[["/<page:any('a', 'b')>.html", "GET"]], "/c.html", "GET", "/c.html"],
+    [
+      [["/<page:any('a', 'b')>.html", "GET"]],
+      "/<p:any('a', 'c')>.html",
+      "GET",
+      "/c.html",
+    ],
+    [[["/<name:unicode>.html", "GET"]], "/<n:int>.htm", "GET", "/1.htm"],
+    [[["/<name:unicode>.html", "GET"]], "/.html", "GET", "/.html"],
+    [[["/v<n:int>", "GET"]], "/<x:unicode>", "GET", "/w1"],
+    // Values converters refuse.
+    [
+      [["/a/<x:int>", "GET"]],
+      "/a/99999999999999999999",
+      "GET",
+      "/a/99999999999999999999",
+    ],
+    [[["/a/<x:float>", "GET"]], "/a/1e999", "GET", "/a/1e999"],
+    // `path` needs text, and its literal text around it.
+    [[["/f/<p:path>/edit", "GET"]], "/f/<d:unicode>/view", "GET", "/f/a/view"],
+    [[["/f/<p:path>/edit", "GET"]], "/f/<q:path>", "GET", "/f/a"],
+    [[["/f/<a:unicode>/<p:path>", "GET"]], "/f/<q:path>", "GET", "/f/a"],
+    [[["/f/<p:path>", "GET"]], "/g/<q:path>", "GET", "/g/a"],
+    // Several placeholders in a segment: only the same ones are judged
+    // (this one is unreachable, but not proved so).
+    [
+      [["/<a:unicode>-<b:unicode>", "GET"]],
+      "/<x:int>-<y:int>",
+      "GET",
+      "/1-2",
+      "earlier",
+    ],
+  ];
+  for (const [earlier, pattern, methods, path, answer = "later"] of cases) {
+    await t.step(
+      `${pattern} after ${earlier.map((e) => e[0]).join(", ")}`,
+      async () => {
+        const app = new DispatcherApp({ converters: { year, even } });
+        for (const [p, m, options] of earlier) {
+          app.match(p, m, ok("earlier"), options);
+        }
+        app.match(pattern, methods, ok("later"));
+        const method = typeof methods === "string" ? methods : methods[0];
+        assert.deepEqual(await call(app, path, method), [200, answer]);
+      },
+    );
+  }
+});
+
+Deno.test("new DispatcherApp() takes a converter pattern as a RegExp without flags", async (t) => {
+  await t.step("its source is used", async () => {
+    const app = new DispatcherApp({
+      converters: {
+        year: { pattern: /\d{4}/, parse: Number, format: String },
+        word: {
+          pattern: /[a-z]+/,
+          parse: (text: string) => text,
+          format: String,
+          withArgs: (max: string) => ({
+            pattern: new RegExp(`[a-z]{1,${Number(max)}}`),
+            parse: (text: string) => text,
+            format: String,
+          }),
+        },
+      },
+    });
+    const route = app.match(
+      "/<y:year>/<w:word>/<s:word('2')>",
+      "GET",
+      (_req, { y, w, s }) => new Response(`${y + 1} ${w} ${s}`),
+    );
+    assert.deepEqual(await call(app, "/2024/ab/cd"), [200, "2025 ab cd"]);
+    assert.equal((await call(app, "/24/ab/cd"))[0], 404);
+    assert.equal((await call(app, "/2024/ab/cde"))[0], 404);
+    assert.equal(route.path({ y: 1999, w: "x", s: "y" }), "/1999/x/y");
+    throwsWith(
+      () => route.path({ y: 1, w: "x", s: "y" }),
+      URLGenerationError as typeof Error,
+      /does not match <y:year>/,
+    );
+    // The converter given is kept as it is.
+    const strict = new DispatcherApp({
+      converters: { int: { ...BUILTIN_CONVERTERS.int, pattern: /[1-9]\d*/ } },
+    });
+    strict.match("/n/<n:int>", "GET", (_req, { n }) => new Response(`${n}`));
+    assert.equal((await call(strict, "/n/012"))[0], 404);
+    assert.deepEqual(await call(strict, "/n/12"), [200, "12"]);
+  });
+  const cases: [string, () => unknown, RegExp][] = [
+    [
+      "flags",
+      () =>
+        new DispatcherApp({
+          converters: {
+            slug: { pattern: /[a-z]+/i, parse: String, format: String },
+          },
+        }),
+      /^Cannot use converter "slug": its pattern \/\[a-z\]\+\/i has the flags "i", but routes match the source of a RegExp alone: pass it without flags, and write both cases where case does not matter, as in \[A-Za-z\]$/,
+    ],
+    [
+      "flags that change nothing still",
+      () =>
+        new DispatcherApp({
+          converters: {
+            n: { pattern: /\d+/gy, parse: Number, format: String },
+          },
+        }),
+      /its pattern \/\\d\+\/gy has the flags "gy", .*: pass it without flags$/,
+    ],
+    [
+      "capturing groups",
+      () =>
+        new DispatcherApp({
+          converters: {
+            n: { pattern: /(\d)+/, parse: Number, format: String },
+          },
+        }),
+      /^Cannot use converter "n": regex \/\(\\d\)\+\/ has capturing groups/,
+    ],
+    [
+      "neither a string nor a RegExp",
+      () =>
+        new DispatcherApp({
+          converters: {
+            n: { pattern: {} as never, parse: Number, format: String },
+          },
+        }),
+      /^Cannot use converter "n": its pattern is not a string or a RegExp$/,
+    ],
+    [
+      "flags from withArgs()",
+      () =>
+        new DispatcherApp({
+          converters: {
+            w: {
+              pattern: "[a-z]+",
+              parse: String,
+              format: String,
+              withArgs: () => ({
+                pattern: /a/u,
+                parse: String,
+                format: String,
+              }),
+            },
+          },
+        }).match("/<x:w('a')>", "GET", ok()),
+      /^Cannot compile route "\/<x:w\('a'\)>": converter "w": its pattern \/a\/u has the flags "u"/,
+    ],
+  ];
+  for (const [what, run, message] of cases) {
+    await t.step(what, () => throwsWith(run, TypeError, message));
+  }
 });
 
 Deno.test("DispatcherApp.match() checks methods, handlers, names and decorators", async (t) => {
@@ -432,9 +822,15 @@ Deno.test("DispatcherApp: a converter whose parse throws means no match", async 
 Deno.test("DispatcherApp: the first registered route that matches wins", async (t) => {
   await t.step("a dynamic route before a static one", async () => {
     const app = new DispatcherApp();
-    app.match("/users/<name:unicode>", "GET", ok("dynamic"));
+    // Without a predicate, the static route would be refused as unreachable.
+    const mine = (request: Request) => request.headers.get("x-mine") !== null;
+    app.match("/users/<name:unicode>", "GET", ok("dynamic"), {
+      predicate: (request) => !mine(request),
+    });
     app.match("/users/me", "GET", ok("static"));
     assert.deepEqual(await call(app, "/users/me"), [200, "dynamic"]);
+    const response = await get(app, "/users/me", { headers: { "x-mine": "" } });
+    assert.equal(await response.text(), "static");
   });
   await t.step("a static route before a dynamic one", async () => {
     const app = new DispatcherApp();
@@ -445,9 +841,16 @@ Deno.test("DispatcherApp: the first registered route that matches wins", async (
   });
   await t.step("a path route before deeper routes", async () => {
     const app = new DispatcherApp();
-    app.match("/a/<p:path>", "GET", ok("path"));
+    app.match("/a/<p:path>", "GET", ok("path"), { predicate: () => true });
     app.match("/a/b/<c:int>", "GET", ok("int"));
     assert.deepEqual(await call(app, "/a/b/1"), [200, "path"]);
+  });
+  await t.step("an int route before a unicode one", async () => {
+    const app = new DispatcherApp();
+    app.match("/n/<n:int>", "GET", ok("int"));
+    app.match("/n/<s:unicode>", "GET", ok("unicode"));
+    assert.deepEqual(await call(app, "/n/1"), [200, "int"]);
+    assert.deepEqual(await call(app, "/n/one"), [200, "unicode"]);
   });
   await t.step("routes added after the first request", async () => {
     const app = new DispatcherApp();
@@ -584,14 +987,16 @@ Deno.test("DispatcherApp: prefix, combine and keyword style", async (t) => {
   });
   const app = new DispatcherApp();
   app.match("/", "GET", ok("home"), { name: "home" });
-  app.match("/blog/<id:int>", "GET", ok("shadowed"), { name: "post" });
+  app.match("/blog/1", "GET", ok("first post"));
+  app.match("/posts/<id:int>", "GET", ok("old"), { name: "post" });
   const after = app.combine(blog);
   await t.step("combine returns the app, and appends", async () => {
     assert.equal(after, app);
     assert.deepEqual(await call(app, "/blog/"), [200, "index"]);
     assert.deepEqual(await call(app, "/blog/", "POST"), [201, "created"]);
+    assert.deepEqual(await call(app, "/blog/2"), [200, "post 2"]);
     // The app's own route was registered first.
-    assert.deepEqual(await call(app, "/blog/1"), [200, "shadowed"]);
+    assert.deepEqual(await call(app, "/blog/1"), [200, "first post"]);
   });
   await t.step("the prefix is part of the pattern", () => {
     assert.equal(post.pattern, "/blog/<id:int>");
@@ -600,14 +1005,15 @@ Deno.test("DispatcherApp: prefix, combine and keyword style", async (t) => {
   await t.step("names of the app win over combined ones", () => {
     assert.equal(
       app.urlfor("post", { id: 2 }, { host: "h" }),
-      "http://h/blog/2",
+      "http://h/posts/2",
     );
     assert.equal(app.urlfor("home", {}, { host: "h" }), "http://h/");
   });
   await t.step("routes() lists every route in priority order", () => {
     assert.deepEqual(app.routes(), [
       { methods: ["GET", "HEAD"], pattern: "/", name: "home" },
-      { methods: ["GET", "HEAD"], pattern: "/blog/<id:int>", name: "post" },
+      { methods: ["GET", "HEAD"], pattern: "/blog/1" },
+      { methods: ["GET", "HEAD"], pattern: "/posts/<id:int>", name: "post" },
       { methods: ["GET", "HEAD"], pattern: "/blog/<id:int>", name: "post" },
       { methods: ["GET", "HEAD", "POST"], pattern: "/blog/" },
     ]);
@@ -615,6 +1021,47 @@ Deno.test("DispatcherApp: prefix, combine and keyword style", async (t) => {
   await t.step("combine refuses other things", () => {
     assert.throws(() => app.combine({} as never), TypeError);
   });
+  await t.step(
+    "combine refuses a route it would make unreachable, appending nothing",
+    () => {
+      const site = new DispatcherApp();
+      site.match("/blog/<slug:unicode>", "GET", ok());
+      const drafts = new DispatcherApp({ prefix: "/drafts" });
+      drafts.match("/<id:int>", "GET", ok());
+      const news = new DispatcherApp({ prefix: "/blog" });
+      news.match("/archive/", "GET", ok());
+      news.match("/new", ["GET", "POST"], ok());
+      throwsWith(
+        () => site.combine(drafts, news),
+        TypeError,
+        /^Cannot combine "\/blog\/new": "\/blog\/<slug:unicode>" \(registered earlier for GET\) matches every path it matches; register "\/blog\/new" first$/,
+      );
+      assert.deepEqual(site.routes().map((r) => r.pattern), [
+        "/blog/<slug:unicode>",
+      ]);
+      // Against the routes of the apps combined before it, and duplicates.
+      throwsWith(
+        () => new DispatcherApp().combine(drafts, drafts),
+        TypeError,
+        /^Cannot combine "\/drafts\/<id:int>": it is already routed for GET$/,
+      );
+      const other = new DispatcherApp();
+      other.match("/drafts/<x:unicode>", "GET", ok());
+      throwsWith(
+        () => new DispatcherApp().combine(other, drafts),
+        TypeError,
+        /^Cannot combine "\/drafts\/<id:int>": "\/drafts\/<x:unicode>" \(registered earlier for GET\)/,
+      );
+      // The specific routes first, or other methods: combined.
+      const fine = new DispatcherApp().combine(news, site, drafts);
+      assert.equal(fine.routes().length, 4);
+      site.match("/feed/<x:unicode>", "POST", ok());
+      const feed = new DispatcherApp({ prefix: "/feed" });
+      feed.match("/rss", "GET", ok());
+      site.combine(feed);
+      assert.equal(site.routes().length, 3);
+    },
+  );
 });
 
 Deno.test("DispatcherApp: HEAD is served by GET, headers kept and no body", async () => {

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import {
   type Converter,
+  type ConverterValue,
   DispatcherApp,
   Response,
   type RouteParams,
@@ -36,13 +37,45 @@ expectType<Equal<RouteParams<"/f/<x:float>">, { x: number }>>();
 expectType<
   Equal<
     RouteParams<"/u/<id:uuid>/<p:path>/<a:any('x', 'y')>">,
-    { id: string; p: string; a: string }
+    { id: string; p: string; a: "x" | "y" }
   >
 >();
 expectType<Equal<RouteParams<"/a/<y:int('\\d{4}')>">, { y: number }>>();
 expectType<
-  Equal<RouteParams<"/<page:any('about','help')>.html">, { page: string }>
+  Equal<
+    RouteParams<"/<page:any('about','help')>.html">,
+    { page: "about" | "help" }
+  >
 >();
+// any(): single or double quotes, spaces, r'' strings; else string.
+type NoConverters = Record<never, never>;
+expectType<Equal<ConverterValue<"any('a')", NoConverters>, "a">>();
+expectType<
+  Equal<
+    ConverterValue<"any( 'a' ,\"b c\" , r'd' )", NoConverters>,
+    "a" | "b c" | "d"
+  >
+>();
+expectType<Equal<ConverterValue<"any(\"x\",'y')", NoConverters>, "x" | "y">>();
+expectType<Equal<ConverterValue<"any('a\\\\b')", NoConverters>, string>>();
+// (At run time, 'x\', 'b' is the one alternative "x', b".)
+expectType<Equal<ConverterValue<"any('x\\', 'b')", NoConverters>, string>>();
+expectType<Equal<ConverterValue<"any('a', b)", NoConverters>, string>>();
+expectType<Equal<ConverterValue<"any('a' 'b')", NoConverters>, string>>();
+expectType<Equal<ConverterValue<"any('a',)", NoConverters>, string>>();
+expectType<Equal<ConverterValue<"any", NoConverters>, string>>();
+expectType<
+  Equal<RouteParams<"/<:any('x')>/<a:any('p>q')>">, { 0: "x"; a: string }>
+>();
+// A custom `any` is typed by its definition.
+expectType<
+  Equal<
+    RouteParams<"/<f:any('yes')>", { any: Converter<boolean> }>,
+    { f: boolean }
+  >
+>();
+// @ts-expect-error: the alternatives are the type.
+expectType<Equal<RouteParams<"/<w:any('a','b')>">, { w: string }>>();
 expectType<
   Equal<
     RouteParams<"/documents/<dir:path>/<name:unicode>.pdf">,
@@ -93,6 +126,35 @@ Deno.test("DispatcherApp types: handlers get params typed from the pattern", asy
   assert.equal(await r2.text(), "2024 true");
   const r3 = await app.fetch(new Request("http://x/k/2/3"));
   assert.equal(await r3.text(), "5");
+});
+
+Deno.test("DispatcherApp types: any() gives the union of its alternatives", async () => {
+  const app = new DispatcherApp();
+  const page = app.match(
+    "/<w:any('about', \"help\")>.html",
+    "GET",
+    (_req, { w }) => {
+      expectType<Equal<typeof w, "about" | "help">>();
+      const titles: Record<typeof w, string> = { about: "About", help: "Help" };
+      return new Response(titles[w]);
+    },
+  );
+  const r = await app.fetch(new Request("http://x/help.html"));
+  assert.equal(await r.text(), "Help");
+  assert.equal(page.path({ w: "about" }), "/about.html");
+  assert.equal(page.url({ w: "help" }, { host: "h" }), "http://h/help.html");
+  const mistakes = [
+    // @ts-expect-error: not an alternative.
+    () => page.path({ w: "contact" }),
+    // @ts-expect-error: not an alternative.
+    () => page.url({ w: "Help" }, { host: "h" }),
+    // @ts-expect-error: any string is not an alternative.
+    () => page.path({ w: String("about") }),
+  ];
+  // The first two are refused at run time too.
+  assert.throws(mistakes[0]);
+  assert.throws(mistakes[1]);
+  assert.equal(mistakes[2](), "/about.html");
 });
 
 Deno.test("DispatcherApp types: url() and path() check params at compile time", () => {

@@ -65,3 +65,20 @@ Deno.test("parsePattern() gives equal shapes to patterns that differ in names on
   assert.notEqual(shape("/a/<x:any('a')>"), shape("/a/<x:any('b')>"));
   assert.equal(shape("/caf\u00e9"), "/caf%C3%A9");
 });
+
+Deno.test("parsePattern() gives the segments, where the tail starts and the literal ones", () => {
+  const parse = (pattern: string) => parsePattern(pattern, converters);
+  const a = parse("/caf\u00e9/<n:int>.html/<p:path>/x");
+  assert.deepEqual(
+    a.segments.map((pieces) =>
+      pieces.map((p) => typeof p === "string" ? p : p.source)
+    ),
+    [["caf%C3%A9"], ["<n:int>", ".html"], ["<p:path>"], ["x"]],
+  );
+  assert.equal(a.tail, 2);
+  assert.deepEqual(a.fixed, ["caf%C3%A9", undefined]);
+  const b = parse("/a/<x:unicode>/");
+  assert.equal(b.tail, -1);
+  assert.deepEqual(b.fixed, ["a", undefined, ""]);
+  assert.equal(parse("/x<p:path>").tail, 0);
+});
