@@ -132,13 +132,15 @@ const githubHits: Hit[] = [
 // table; the GitHub mix again, so only the table size differs.
 const generated: RouteDef[] = [];
 for (let i = 0; generated.length < 1000 - githubRoutes.length; i++) {
+  // The literal route first: after `/svc{i}/{id}` it could never be reached
+  // (DispatcherApp refuses that order).
   const shapes = [
     `/svc${i}`,
+    `/svc${i}/search`,
     `/svc${i}/{id}`,
     `/svc${i}/{id}/items`,
     `/svc${i}/{id}/items/{item:int}`,
     `/svc${i}/{id}/settings/{key}`,
-    `/svc${i}/search`,
   ];
   for (const shape of shapes) {
     if (generated.length < 1000 - githubRoutes.length) {
