@@ -201,6 +201,7 @@ Deno.test({
         assert.equal(page.url(), `${base}/`);
         assert.equal(await text(page, "h1"), "Your notes");
         assert.equal(await text(page, "button"), "Log out demo");
+        assert.equal(await text(page, ".flash"), "Welcome, demo.");
       });
 
       await step(
@@ -220,6 +221,42 @@ Deno.test({
           await page.goto(`${base}/`);
           assert.equal(await text(page, "h1"), "Your notes");
           assert.match(await text(page, "body"), /No notes yet\./);
+        },
+      );
+
+      await step(
+        t,
+        page,
+        "a note without a title is shown again with the text typed",
+        async () => {
+          await page.type('input[name="title"]', "   ");
+          await page.type('textarea[name="text"]', "Keep this text.");
+          const response = await clickAndWait(
+            page,
+            'form[action$="/notes"] button',
+          );
+          assert.equal(response?.status(), 422);
+          assert.equal(await text(page, "h1"), "Your notes");
+          assert.equal(
+            await text(page, "#title-error"),
+            "A note needs a title.",
+          );
+          assert.equal(
+            await page.$eval(
+              'textarea[name="text"]',
+              (area) => (area as unknown as { value: string }).value,
+            ),
+            "Keep this text.",
+          );
+          assert.equal(
+            await page.$eval(
+              'input[name="title"]',
+              (input) => input.getAttribute("aria-invalid"),
+            ),
+            "true",
+          );
+          // Start again from an empty form, as the next step expects.
+          await page.goto(`${base}/`);
         },
       );
 
@@ -249,6 +286,19 @@ Deno.test({
         );
       });
 
+      await step(
+        t,
+        page,
+        "a flash message says the note was saved, once",
+        async () => {
+          assert.equal(await text(page, ".flash"), "Note saved.");
+          const again = await page.reload();
+          assert.equal(again?.status(), 200);
+          assert.equal(await text(page, "h1"), "Pesto");
+          assert.equal(await page.$(".flash"), null);
+        },
+      );
+
       await step(t, page, "the note is listed on the home page", async () => {
         await clickAndWait(page, 'a::-p-text("All notes")');
         assert.deepEqual(
@@ -257,13 +307,88 @@ Deno.test({
         );
       });
 
+      await step(
+        t,
+        page,
+        "a second tab sees a new note appear without reloading",
+        async () => {
+          const other = await page.browserContext().newPage();
+          other.setDefaultTimeout(15_000);
+          try {
+            await other.goto(`${base}/`);
+            assert.deepEqual(
+              await other.$$eval(
+                "#notes .note a",
+                (as) => as.map((a) => a.textContent),
+              ),
+              ["Pesto"],
+            );
+            // Set on this page only: a reload would lose it.
+            await other.evaluate("window.notReloaded = true");
+            // The first tab in front again (a tab behind does not submit).
+            await page.bringToFront();
+            await page.goto(`${base}/`);
+            await page.type('input[name="title"]', "Live note");
+            await clickAndWait(page, 'form[action$="/notes"] button');
+            assert.equal(await text(page, "h1"), "Live note");
+            await other.waitForFunction(
+              `[...document.querySelectorAll("#notes .note a")]
+                .some((a) => a.textContent === "Live note")`,
+              { polling: 100 }, // the tab is behind: no animation frames
+            );
+            assert.deepEqual(
+              await other.$$eval(
+                "#notes .note a",
+                (as) => as.map((a) => a.textContent),
+              ),
+              ["Pesto", "Live note"],
+            );
+            assert.equal(await other.evaluate("window.notReloaded"), true);
+            // Deleted in the first tab: gone from the second.
+            await clickAndWait(page, 'button::-p-text("Delete")');
+            assert.equal(
+              await text(page, ".flash"),
+              "Note “Live note” deleted.",
+            );
+            await other.waitForFunction(
+              `document.querySelectorAll("#notes .note a").length === 1`,
+              { polling: 100 },
+            );
+            assert.equal(await other.evaluate("window.notReloaded"), true);
+          } finally {
+            await other.close();
+          }
+        },
+      );
+
       await step(t, page, "an unknown note is a 404 page", async () => {
         const response = await page.goto(`${base}/notes/999`);
         assert.equal(response?.status(), 404);
         assert.match(await page.content(), /Not Found/i);
+        assert.equal(await text(page, ".error"), "There is no such page.");
         const nowhere = await page.goto(`${base}/nowhere`);
         assert.equal(nowhere?.status(), 404);
       });
+
+      await step(
+        t,
+        page,
+        "an error page has the app's layout and a link back",
+        async () => {
+          assert.equal(await text(page, "h1"), "Not Found");
+          assert.equal(await text(page, ".error"), "There is no such page.");
+          assert.ok(await page.$('header img[src$="/static/logo.svg"]'));
+          assert.equal(
+            await page.evaluate("getComputedStyle(document.body).maxWidth"),
+            "640px",
+            "the app's stylesheet applies",
+          );
+          assert.equal(await text(page, "button"), "Log out demo");
+          await clickAndWait(page, "a.back");
+          assert.equal(page.url(), `${base}/`);
+          assert.equal(await text(page, "h1"), "Your notes");
+        },
+      );
 
       await step(t, page, "logging out forgets the user", async () => {
         await page.goto(`${base}/`);
@@ -274,6 +399,9 @@ Deno.test({
         assert.equal(response?.status(), 200);
         assert.equal(await text(page, "h1"), "Notes");
         assert.ok(await page.$('form[action$="/login"]'));
+        assert.equal(await text(page, ".flash"), "You are logged out.");
+        await page.reload();
+        assert.equal(await page.$(".flash"), null);
       });
     } finally {
       await close();
