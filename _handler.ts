@@ -554,7 +554,11 @@ export function renderErrorPage(
   generic: Response,
 ): globalThis.Response | Promise<globalThis.Response> {
   const fallBack = (cause: unknown): Response => {
-    console.error("Error while rendering the error page:", cause);
+    // A page that reads what a malformed request lacks (its URL, for a bad
+    // Host) fails on the client's account: no log line for each of those.
+    if (!(cause instanceof HttpError)) {
+      console.error("Error while rendering the error page:", cause);
+    }
     return generic;
   };
   let result;

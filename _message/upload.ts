@@ -112,9 +112,14 @@ export class FileUpload {
    * ```
    */
   stream(): ReadableStream<Uint8Array> {
-    if (this.#content.path !== undefined) {
+    const path = this.#content.path;
+    if (path !== undefined) {
       // Opened now, so the stream still reads after the file is removed.
-      return Deno.openSync(this.#content.path, { read: true }).readable;
+      try {
+        return Deno.openSync(path, { read: true }).readable;
+      } catch (error) {
+        throw spooledReadFailure(path, error);
+      }
     }
     const bytes = this.#memory();
     return new ReadableStream({
@@ -143,8 +148,13 @@ export class FileUpload {
    * ```
    */
   async bytes(): Promise<Uint8Array> {
-    if (this.#content.path !== undefined) {
-      return await Deno.readFile(this.#content.path);
+    const path = this.#content.path;
+    if (path !== undefined) {
+      try {
+        return await Deno.readFile(path);
+      } catch (error) {
+        throw spooledReadFailure(path, error);
+      }
     }
     return this.#memory().slice();
   }
@@ -195,9 +205,18 @@ export class FileUpload {
    * ```
    */
   async save(path: string | URL): Promise<void> {
-    if (this.#content.path !== undefined) {
-      await Deno.copyFile(this.#content.path, path);
-    } else await Deno.writeFile(path, this.#memory());
+    const from = this.#content.path;
+    if (from === undefined) return await Deno.writeFile(path, this.#memory());
+    try {
+      await Deno.copyFile(from, path);
+    } catch (error) {
+      // A missing source is the temporary file; a missing target directory
+      // is the caller's.
+      throw await Deno.stat(from).then(
+        () => error,
+        () => spooledReadFailure(from, error),
+      );
+    }
   }
 }
 
@@ -401,14 +420,37 @@ export async function createSpoolFile(memoryLimit: number): Promise<
   }
 }
 
-/** Removes a temporary file made by `createSpoolFile`. */
+/**
+ * Removes a temporary file made by `createSpoolFile`. A file that cannot be
+ * found is kept in mind all the same: its directory may be away for a
+ * moment (moved, unmounted), and the file is removed at exit or shutdown
+ * when it is back.
+ */
 export async function removeSpoolFile(path: string): Promise<void> {
-  live.delete(path);
   try {
     await Deno.remove(path);
+    live.delete(path);
   } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    if (!(error instanceof Deno.errors.NotFound)) {
+      live.delete(path);
+      throw error;
+    }
   }
+}
+
+/**
+ * What reading a spooled upload's file failed with: a file removed once the
+ * response was sent is the caller's mistake (a `NotFound` saying so); one
+ * still expected is a disk fault (see `spoolFailure`).
+ */
+function spooledReadFailure(path: string, error: unknown): unknown {
+  if (!live.has(path)) {
+    return new Deno.errors.NotFound(
+      "The upload was released once its response was sent: read or save() it in the handler",
+      { cause: error },
+    );
+  }
+  return spoolFailure(error);
 }
 
 /** Writes all of `bytes` to `file`. */

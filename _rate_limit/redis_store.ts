@@ -1,5 +1,8 @@
 // The Redis rate limit store.
-import type { RedisCommandClient } from "../_session/redis_store.ts";
+import {
+  type RedisCommandClient,
+  RedisConnection,
+} from "../_session/redis_connection.ts";
 import type { RateLimitHit, RateLimitStore } from "./store.ts";
 
 export type { RedisCommandClient };
@@ -27,14 +30,13 @@ export interface RedisRateLimitStoreOptions {
    */
   connectTimeout?: number;
   /**
-   * Called with connection errors of a client the store made.
-   * @default {console.error}
+   * Called with connection errors of a client the store made (each lost
+   * connection and reconnect attempt). By default nothing is logged here:
+   * `rateLimit()` says when the store stops answering and when it answers
+   * again.
+   * @default {undefined}
    */
   onError?: (error: unknown) => void;
-}
-
-interface OwnedClient extends RedisCommandClient {
-  close(): Promise<void>;
 }
 
 // One hit, atomic in Redis: add one, and give a key that has no expiry
@@ -71,7 +73,7 @@ return {count, ttl}`;
  * ```
  */
 export class RedisRateLimitStore implements RateLimitStore {
-  #client?: Promise<RedisCommandClient>;
+  #connection: RedisConnection;
   #options: RedisRateLimitStoreOptions;
   #prefix: string;
 
@@ -102,45 +104,11 @@ export class RedisRateLimitStore implements RateLimitStore {
   constructor(options: RedisRateLimitStoreOptions = {}) {
     this.#options = options;
     this.#prefix = options.prefix ?? "pesto_rate_limit:";
-    if (options.client) this.#client = Promise.resolve(options.client);
-  }
-
-  #connect(): Promise<RedisCommandClient> {
-    if (this.#client) return this.#client;
-    const connecting = this.#makeClient();
-    this.#client = connecting;
-    connecting.catch(() => {
-      if (this.#client === connecting) this.#client = undefined;
+    this.#connection = new RedisConnection(options.client, {
+      url: options.url ?? "redis://127.0.0.1:6379",
+      connectTimeout: options.connectTimeout ?? 5000,
+      onError: options.onError ?? (() => {}),
     });
-    return connecting;
-  }
-
-  async #makeClient(): Promise<OwnedClient> {
-    const { createClient } = await import("@redis/client");
-    const onError = this.#options.onError ??
-      ((error: unknown) => console.error("Redis rate limit store:", error));
-    // The first connection fails at once; a lost one is retried, backing off.
-    let connected = false;
-    const client = createClient({
-      url: this.#options.url ?? "redis://127.0.0.1:6379",
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: this.#options.connectTimeout ?? 5000,
-        reconnectStrategy: (retries: number, cause: Error) =>
-          connected ? Math.min(50 * 2 ** retries, 2000) : cause,
-      },
-    });
-    client.on("error", (error: unknown) => {
-      if (connected) onError(error);
-    });
-    try {
-      await client.connect();
-      connected = true;
-    } catch (error) {
-      if (client.isOpen) client.destroy();
-      throw error;
-    }
-    return client as unknown as OwnedClient;
   }
 
   /**
@@ -165,7 +133,7 @@ export class RedisRateLimitStore implements RateLimitStore {
    * ```
    */
   async hit(key: string, window: number): Promise<RateLimitHit> {
-    const client = await this.#connect();
+    const client = await this.#connection.client();
     const reply = await client.sendCommand([
       "EVAL",
       HIT_SCRIPT,
@@ -198,16 +166,6 @@ export class RedisRateLimitStore implements RateLimitStore {
    * ```
    */
   async close(): Promise<void> {
-    if (this.#options.client) return;
-    const connecting = this.#client;
-    this.#client = undefined;
-    if (!connecting) return;
-    let client: OwnedClient;
-    try {
-      client = await connecting as OwnedClient;
-    } catch {
-      return;
-    }
-    await client.close();
+    await this.#connection.close();
   }
 }

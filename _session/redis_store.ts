@@ -1,25 +1,17 @@
 // The Redis session store.
+import {
+  type RedisCommandClient,
+  RedisConnection,
+} from "./redis_connection.ts";
 import { timeoutOption, withTimeout } from "./timeout.ts";
+
+export type { RedisCommandClient };
 import {
   parseRecord,
   recordText,
   type SessionRecord,
   type SessionStore,
 } from "./session.ts";
-
-/**
- * What {@linkcode RedisSessionStore} needs of a Redis client: sending one
- * command. A client of the `redis` npm package (`@redis/client`) has it.
- */
-export interface RedisCommandClient {
-  /**
-   * Sends a command.
-   *
-   * @param args The command and its arguments, as strings.
-   * @returns The reply.
-   */
-  sendCommand(args: string[]): Promise<unknown>;
-}
 
 /** Options of {@linkcode RedisSessionStore}. */
 export interface RedisSessionStoreOptions {
@@ -65,10 +57,6 @@ export interface RedisSessionStoreOptions {
   now?: () => number;
 }
 
-interface OwnedClient extends RedisCommandClient {
-  close(): Promise<void>;
-}
-
 /**
  * Sessions in Redis, for apps that run on many machines. Each session is
  * one string key (`prefix + id`) written with `SET ... PX`, so Redis expires
@@ -86,7 +74,7 @@ interface OwnedClient extends RedisCommandClient {
  * ```
  */
 export class RedisSessionStore implements SessionStore {
-  #client?: Promise<RedisCommandClient>;
+  #connection: RedisConnection;
   #options: RedisSessionStoreOptions;
   #prefix: string;
   #now: () => number;
@@ -122,44 +110,11 @@ export class RedisSessionStore implements SessionStore {
     this.#prefix = options.prefix ?? "pesto_session:";
     this.#now = options.now ?? Date.now;
     this.#timeout = timeoutOption(options.timeout, "Redis session store");
-    if (options.client) this.#client = Promise.resolve(options.client);
-  }
-
-  #connect(): Promise<RedisCommandClient> {
-    if (this.#client) return this.#client;
-    const connecting = this.#makeClient();
-    this.#client = connecting;
-    connecting.catch(() => {
-      if (this.#client === connecting) this.#client = undefined;
+    this.#connection = new RedisConnection(options.client, {
+      url: options.url ?? "redis://127.0.0.1:6379",
+      connectTimeout: options.connectTimeout ?? this.#timeout,
+      onError: options.onError ?? (() => {}),
     });
-    return connecting;
-  }
-
-  async #makeClient(): Promise<OwnedClient> {
-    const { createClient } = await import("@redis/client");
-    const onError = this.#options.onError ?? (() => {});
-    // The first connection fails at once; a lost one is retried, backing off.
-    let connected = false;
-    const client = createClient({
-      url: this.#options.url ?? "redis://127.0.0.1:6379",
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: this.#options.connectTimeout ?? this.#timeout,
-        reconnectStrategy: (retries: number, cause: Error) =>
-          connected ? Math.min(50 * 2 ** retries, 2000) : cause,
-      },
-    });
-    client.on("error", (error: unknown) => {
-      if (connected) onError(error);
-    });
-    try {
-      await client.connect();
-      connected = true;
-    } catch (error) {
-      if (client.isOpen) client.destroy();
-      throw error;
-    }
-    return client as unknown as OwnedClient;
   }
 
   /**
@@ -261,7 +216,9 @@ export class RedisSessionStore implements SessionStore {
 
   /** Sends one command, connecting first, within the timeout. */
   #send(args: string[]): Promise<unknown> {
-    const sent = this.#connect().then((client) => client.sendCommand(args));
+    const sent = this.#connection.client().then((client) =>
+      client.sendCommand(args)
+    );
     sent.catch(() => {}); // a late failure after the timeout is not unhandled
     return withTimeout(sent, this.#timeout, "The Redis session store");
   }
@@ -289,16 +246,6 @@ export class RedisSessionStore implements SessionStore {
    * ```
    */
   async close(): Promise<void> {
-    if (this.#options.client) return;
-    const connecting = this.#client;
-    this.#client = undefined;
-    if (!connecting) return;
-    let client: OwnedClient;
-    try {
-      client = await connecting as OwnedClient;
-    } catch {
-      return;
-    }
-    await client.close();
+    await this.#connection.close();
   }
 }

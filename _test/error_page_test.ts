@@ -157,6 +157,23 @@ Deno.test("errorPage falls back to the generic page", async (t) => {
         /the template is broken/,
       );
     });
+    await t.step(
+      "quietly when it fails on what a malformed request lacks",
+      async () => {
+        errors.length = 0;
+        const fetch = new DispatcherApp({
+          errorPage: (_error, request) => new Response(request.url.href),
+        }).fetch;
+        const r = await answer(
+          await fetch(
+            new Request("http://x.test/", { headers: { host: "a b" } }),
+          ),
+        );
+        assert.equal(r.status, 400);
+        assert.equal(r.text, "Malformed Host header\n");
+        assert.equal(errors.length, 0);
+      },
+    );
     await t.step("when its promise rejects", async () => {
       const fetch = toHandler(() => {
         throw new HttpError(403, "No");

@@ -9,7 +9,8 @@
 // injected faults (goal 0), temporary files left (goal 0) and the server's
 // RSS at start and end (goal: under 50 MB growth).
 //
-//   deno task soak [seconds, default 60] [users, default 16] [V8 flags] [--raw]
+//   deno task soak [seconds, default 60] [users, default 16] [V8 flags]
+//     [--raw | --faults]
 //
 // The third argument is passed to the server's V8 as it is, for example
 // `--max-semi-space-size=1` to cap the young generation (see bench/README.md).
@@ -18,12 +19,41 @@
 // the same traffic; it does none of Pesto's hostile-input work, so its
 // answers to hostile requests are reported, not held to Pesto's.
 //
+// With `--faults`, sessions live in a redis-server the soak starts on a free
+// port, and the world fails three times (bench/_soak_faults.ts): at 20% of
+// the run Redis is stopped for 5 s and restarted, at 45% the server's TMPDIR
+// is renamed away for 5 s, at 70% clients that hang up mid-upload come in a
+// 5 s burst. A 503 with Retry-After is then an accepted answer (a user that
+// gets one waits 250 ms); the report adds, per fault, the requests answered
+// while it lasted, its 503s, its wrong answers, and the time from its end to
+// the first expected answer to a session or upload request sent after it.
+//
 // A script, not a test: it takes a minute.
 import { startPortServer } from "../_test/_process.ts";
 import { rawRequest } from "../_test/_raw_http.ts";
+import {
+  type Events,
+  type Fault,
+  FAULT_MS,
+  faultTable,
+  hangUpBurst,
+  logIn,
+  Redis,
+  sleep,
+  tmpGone,
+} from "./_soak_faults.ts";
 
 const FAULT = "injected fault";
 const MB = 1024 * 1024;
+/** The kinds of request that need the session or spool an upload. */
+const STATEFUL = new Set([
+  "login",
+  "home",
+  "upload",
+  "note",
+  "attachment",
+  "delete",
+]);
 
 if (Deno.args[0] === "--server") {
   await (Deno.args[1] === "--raw" ? rawServer() : server());
@@ -92,6 +122,10 @@ interface Report {
   faults: number;
   hostileStatuses: Record<string, number>;
   samples: string[];
+  /** With `--faults`: 503s with Retry-After, accepted during faults. */
+  unavailable: number;
+  /** With `--faults`: every request, when sent and answered, and how. */
+  events?: Events;
 }
 
 /** The client loop: `users` virtual users for `seconds`, then a report. */
@@ -99,6 +133,7 @@ async function worker(): Promise<void> {
   const port = Number(Deno.args[1]);
   const seconds = Number(Deno.args[2]);
   const users = Number(Deno.args[3]);
+  const faults = Deno.args[4] === "--faults";
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + seconds * 1000;
   const MAX_REQUESTS = 5_000_000;
@@ -111,6 +146,8 @@ async function worker(): Promise<void> {
     faults: 0,
     hostileStatuses: {},
     samples: [],
+    unavailable: 0,
+    events: faults ? { start: [], end: [], stateful: [], code: [] } : undefined,
   };
   const sample = (what: string) => {
     if (report.samples.length < 20) report.samples.push(what);
@@ -126,6 +163,45 @@ async function worker(): Promise<void> {
       report.unexpected5xx++;
       sample(`${kind}: ${status}`);
     }
+  };
+  // With --faults, a 503 with Retry-After is the documented answer to an
+  // outage: counted apart, never as wrong, and the user waits a little.
+  const outage = (status: number, headers: Headers) =>
+    faults && status === 503 && headers.has("retry-after");
+  /**
+   * Counts an answer and records it (with --faults); false unless it is the
+   * expected one. `what` is the sample when it is wrong.
+   */
+  const judge = async (
+    kind: string,
+    sent: number,
+    r: { status: number; headers: Headers },
+    ok: boolean,
+    what = `${kind}: ${r.status}`,
+  ): Promise<boolean> => {
+    const down = !ok && outage(r.status, r.headers);
+    if (down) {
+      report.requests++;
+      report.byKind[kind] = (report.byKind[kind] ?? 0) + 1;
+      report.unavailable++;
+    } else {
+      count(kind, r.status);
+      if (!ok) {
+        if (kind === "hostile") {
+          report.hostileWrong++;
+          sample(what);
+        } else wrong(what);
+      }
+    }
+    const events = report.events;
+    if (events) {
+      events.start.push(sent);
+      events.end.push(Date.now());
+      events.stateful.push(STATEFUL.has(kind) ? 1 : 0);
+      events.code.push(ok ? 0 : down ? 1 : 2);
+    }
+    if (down) await new Promise((resolve) => setTimeout(resolve, 250));
+    return ok;
   };
 
   const hostile: [string, string | (string | Uint8Array)[], number[]][] = [
@@ -163,22 +239,32 @@ async function worker(): Promise<void> {
     const password = n % 2 ? "pesto" : "lovelace";
     let cookie = "";
     let csrf = "";
-    const login = async () => {
+    const login = async (): Promise<void> => {
+      let sent = Date.now();
       const r = await fetch(`${base}/login`, {
         method: "POST",
         body: new URLSearchParams({ user: name, password }),
         redirect: "manual",
       });
       await r.body?.cancel();
-      count("login", r.status);
       cookie = r.headers.get("set-cookie")?.split(";")[0] ?? "";
-      if (r.status !== 303 || !cookie) wrong(`login: ${r.status}`);
+      const loggedIn = r.status === 303 && !!cookie;
+      if (!await judge("login", sent, r, loggedIn)) {
+        if (outage(r.status, r.headers) && Date.now() < deadline) {
+          return await login();
+        }
+      }
+      sent = Date.now();
       const home = await fetch(`${base}/`, { headers: { cookie } });
       const html = await home.text();
-      count("home", home.status);
       csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
-      if (home.status !== 200 || !csrf) {
-        wrong(`home after login: ${home.status}`);
+      const ok = home.status === 200 && !!csrf;
+      if (
+        !await judge("home", sent, home, ok, `home after login: ${home.status}`)
+      ) {
+        if (outage(home.status, home.headers) && Date.now() < deadline) {
+          return await login();
+        }
       }
     };
     await login();
@@ -186,55 +272,56 @@ async function worker(): Promise<void> {
     while (Date.now() < deadline && report.requests < MAX_REQUESTS) {
       i++;
       const roll = Math.random();
+      const sent = Date.now();
       try {
         if (roll < 0.08) {
           const r = await fetch(`${base}/fault`, { headers: { cookie } });
           await r.body?.cancel();
-          count("fault", r.status);
-          if (r.status === 500) report.faults++;
-          else wrong(`fault: ${r.status}`);
+          if (await judge("fault", sent, r, r.status === 500)) report.faults++;
         } else if (roll < 0.33) {
           const [label, parts, expected] = hostile[i % hostile.length];
           const r = await rawRequest(port, parts, { timeout: 10_000 });
-          count("hostile", r.status);
           const key = `${label} → ${r.status}`;
           report.hostileStatuses[key] = (report.hostileStatuses[key] ?? 0) + 1;
-          if (!expected.includes(r.status)) {
-            report.hostileWrong++;
-            sample(key);
-          }
+          await judge("hostile", sent, r, expected.includes(r.status), key);
         } else if (roll < 0.46) {
           await upload(n, i);
         } else if (roll < 0.66) {
           const r = await fetch(`${base}/`, { headers: { cookie } });
           const html = await r.text();
-          count("home", r.status);
-          if (r.status !== 200 || !html.includes("Your notes")) {
-            wrong(`home: ${r.status}`);
-          }
+          await judge(
+            "home",
+            sent,
+            r,
+            r.status === 200 && html.includes("Your notes"),
+          );
         } else if (roll < 0.80) {
           const r = await fetch(`${base}/static/style.css`);
           const text = await r.text();
-          count("static", r.status);
           const etag = r.headers.get("etag");
-          if (r.status !== 200 || !text.includes("{") || !etag) {
-            wrong(`static: ${r.status}`);
-          }
+          await judge(
+            "static",
+            sent,
+            r,
+            r.status === 200 && text.includes("{") && !!etag,
+          );
           const again = await fetch(`${base}/static/style.css`, {
             headers: { "If-None-Match": etag ?? "" },
           });
           await again.body?.cancel();
-          count("static 304", again.status);
-          if (again.status !== 304) wrong(`static 304: ${again.status}`);
+          await judge("static 304", sent, again, again.status === 304);
         } else {
           const r = await fetch(`${base}/static/logo.svg`, {
             headers: { Range: "bytes=0-9" },
           });
           const bytes = new Uint8Array(await r.arrayBuffer());
-          count("range", r.status);
-          if (r.status !== 206 || bytes.byteLength !== 10) {
-            wrong(`range: ${r.status} ${bytes.byteLength}`);
-          }
+          await judge(
+            "range",
+            sent,
+            r,
+            r.status === 206 && bytes.byteLength === 10,
+            `range: ${r.status} ${bytes.byteLength}`,
+          );
         }
       } catch (error) {
         wrong(`client error: ${error}`);
@@ -251,6 +338,7 @@ async function worker(): Promise<void> {
       form.append("title", title);
       form.append("text", `text of ${title}`);
       form.append("attachment", new File([content], `${title}.bin`));
+      let sent = Date.now();
       const r = await fetch(`${base}/notes`, {
         method: "POST",
         body: form,
@@ -258,34 +346,44 @@ async function worker(): Promise<void> {
         redirect: "manual",
       });
       await r.body?.cancel();
-      count("upload", r.status);
       const location = r.headers.get("location") ?? "";
       const id = /\/notes\/(\d+)$/.exec(location)?.[1];
-      if (r.status !== 303 || !id) return wrong(`upload: ${r.status}`);
+      if (!await judge("upload", sent, r, r.status === 303 && !!id)) return;
+      sent = Date.now();
       const page = await fetch(`${base}/notes/${id}`, { headers: { cookie } });
       const html = await page.text();
-      count("note", page.status);
-      if (page.status !== 200 || !html.includes(title)) {
-        wrong(`note: ${page.status}`);
-      }
+      await judge(
+        "note",
+        sent,
+        page,
+        page.status === 200 && html.includes(title),
+      );
+      sent = Date.now();
       const file = await fetch(`${base}/notes/${id}/attachment`, {
         headers: { cookie },
       });
       const back = new Uint8Array(await file.arrayBuffer());
-      count("attachment", file.status);
-      if (
-        file.status !== 200 || back.byteLength !== content.byteLength ||
-        !back.every((b, k) => b === content[k])
-      ) wrong(`attachment: ${file.status} ${back.byteLength}`);
-      const gone = await fetch(`${base}/notes/${id}/delete`, {
-        method: "POST",
-        body: new URLSearchParams({ csrf }),
-        headers: { cookie },
-        redirect: "manual",
-      });
-      await gone.body?.cancel();
-      count("delete", gone.status);
-      if (gone.status !== 303) wrong(`delete: ${gone.status}`);
+      await judge(
+        "attachment",
+        sent,
+        file,
+        file.status === 200 && back.byteLength === content.byteLength &&
+          back.every((b, k) => b === content[k]),
+        `attachment: ${file.status} ${back.byteLength}`,
+      );
+      // The delete is tried until it is done (a 503 leaves the note).
+      do {
+        sent = Date.now();
+        const gone = await fetch(`${base}/notes/${id}/delete`, {
+          method: "POST",
+          body: new URLSearchParams({ csrf }),
+          headers: { cookie },
+          redirect: "manual",
+        });
+        await gone.body?.cancel();
+        if (await judge("delete", sent, gone, gone.status === 303)) break;
+        if (!outage(gone.status, gone.headers)) break;
+      } while (Date.now() < deadline);
     }
   }
 
@@ -309,16 +407,24 @@ function rss(pid: number): number {
 
 async function main(): Promise<void> {
   const raw = Deno.args.includes("--raw");
+  const faulty = Deno.args.includes("--faults");
+  if (raw && faulty) throw new Error("--faults is for Pesto, not --raw");
   const [seconds = 60, users = 16, flag] = Deno.args.filter((arg) =>
-    arg !== "--raw"
+    arg !== "--raw" && arg !== "--faults"
   ).map((arg, i) => i < 2 ? Number(arg) : arg) as [number?, number?, string?];
   const v8Flags = ["--expose-gc", ...(flag ? [flag] : [])];
   const self = new URL(import.meta.url).pathname;
   const tmp = await Deno.makeTempDir({ prefix: "pesto-soak-" });
+  // With --faults: sessions in a redis-server of the soak's own.
+  const redis = faulty ? await Redis.start() : undefined;
   const server = await startPortServer(self, {
     flags: [`--v8-flags=${v8Flags.join(",")}`],
     args: raw ? ["--server", "--raw"] : ["--server"],
-    env: { TMPDIR: tmp },
+    // Every soak user logs in from 127.0.0.1: the example's login limit
+    // (10 a minute per address) would answer them 429, so it is lifted.
+    env: redis
+      ? { TMPDIR: tmp, NOTES_REDIS_URL: redis.url, NOTES_LOGIN_LIMIT: "0" }
+      : { TMPDIR: tmp, NOTES_LOGIN_LIMIT: "0" },
   });
   const port = server.port;
   try {
@@ -339,7 +445,11 @@ async function main(): Promise<void> {
       if (++ticks % 20 === 0) trace.push(now);
     }, 500);
     const began = performance.now();
-    const load = await new Deno.Command(Deno.execPath(), {
+    const startedAt = Date.now();
+    const faultClient = redis
+      ? await logIn(`http://127.0.0.1:${port}`)
+      : undefined;
+    const loading = new Deno.Command(Deno.execPath(), {
       args: [
         "run",
         "--allow-net=127.0.0.1",
@@ -348,10 +458,52 @@ async function main(): Promise<void> {
         String(port),
         String(seconds),
         String(users),
+        ...(redis ? ["--faults"] : []),
       ],
       stdout: "piped",
       stderr: "inherit",
     }).output();
+    const faults: Fault[] = [];
+    if (redis && faultClient) {
+      // The schedule: one fault at 20%, 45% and 70% of the run.
+      const at = (share: number) =>
+        sleep(startedAt + share * seconds * 1000 - Date.now());
+      await at(0.2);
+      let from = Date.now();
+      await redis.down();
+      const stopped = Date.now();
+      await sleep(FAULT_MS - (stopped - from));
+      await redis.up();
+      faults.push({
+        name: "Redis stopped, restarted",
+        from,
+        to: Date.now(),
+        note: `stop took ${stopped - from} ms`,
+      });
+      await at(0.45);
+      from = Date.now();
+      await tmpGone(tmp, FAULT_MS);
+      faults.push({
+        name: "TMPDIR renamed away",
+        from,
+        to: Date.now(),
+        note: "",
+      });
+      await at(0.7);
+      from = Date.now();
+      const clients = await hangUpBurst(port, faultClient, FAULT_MS);
+      const to = Date.now();
+      await sleep(1000);
+      faults.push({
+        name: "clients hang up mid-upload",
+        from,
+        to,
+        note: `${clients} clients; ${
+          [...Deno.readDirSync(tmp)].length
+        } temporary files 1 s after (in-flight uploads included)`,
+      });
+    }
+    const load = await loading;
     const elapsed = (performance.now() - began) / 1000;
     clearInterval(sampler);
     if (!load.success) throw new Error("the load worker failed");
@@ -365,6 +517,13 @@ async function main(): Promise<void> {
     const end = rss(server.pid);
     const settled = trace[0] ?? end;
     const left = [...Deno.readDirSync(tmp)].map((e) => e.name);
+    const leftAway = faulty
+      ? [...(function* () {
+        try {
+          yield* Deno.readDirSync(`${tmp}.away`);
+        } catch { /* not there: as it should be */ }
+      })()].length
+      : 0;
     const rows: [string, string, string][] = [
       [
         "requests served",
@@ -443,8 +602,25 @@ async function main(): Promise<void> {
     console.log("hostile answers:", JSON.stringify(report.hostileStatuses));
     if (report.samples.length) console.log("samples:", report.samples);
     if (left.length) console.log("left:", left);
+    if (report.events) {
+      console.log(
+        `\nfaults (${report.unavailable} answers 503 with Retry-After in all;` +
+          ` ${leftAway} files in the renamed-away directory):`,
+      );
+      console.log(
+        "| fault | window | requests served during it | 503 + Retry-After | wrong answers | time to recover | temporary files left at the end | notes |",
+      );
+      console.log("| --- | --- | ---: | ---: | ---: | ---: | ---: | --- |");
+      for (const row of faultTable(report.events, faults, startedAt)) {
+        console.log(
+          `| ${row.fault} | ${row.window} | ${row.served} | ${row.unavailable} | ${row.wrong} | ${row.recovery} | ${left.length} | ${row.note} |`,
+        );
+      }
+    }
   } finally {
     await server.stop();
+    await redis?.remove();
     await Deno.remove(tmp, { recursive: true });
+    await Deno.remove(`${tmp}.away`, { recursive: true }).catch(() => {});
   }
 }

@@ -1,0 +1,241 @@
+// The soak's fault schedule (`deno task soak ... --faults`, see soak.ts):
+// a redis-server of its own, stopped for 5 s and restarted; the server's
+// TMPDIR renamed away for 5 s and back (as root, permissions would not stop
+// writes); and a burst of raw clients that send a multipart head and part of
+// a large body, then hang up. The worker records when each request started
+// and ended and how it was answered; `faultTable` turns that into one row per
+// fault.
+import { freePort } from "../_test/_process.ts";
+import { rawRequest } from "../_test/_raw_http.ts";
+
+/** How long each fault lasts, in ms. */
+export const FAULT_MS = 5000;
+
+/** An answer, as the worker records it (all times in ms since the epoch). */
+export interface Events {
+  /** When each request was sent. */
+  start: number[];
+  /** When its answer was read. */
+  end: number[];
+  /** Whether it needs the session or spools an upload (1) or not (0). */
+  stateful: number[];
+  /** 0: the expected answer; 1: 503 with Retry-After; 2: wrong. */
+  code: number[];
+}
+
+/** One fault as it ran. */
+export interface Fault {
+  name: string;
+  /** When it began and ended, ms since the epoch. */
+  from: number;
+  to: number;
+  /** What the fault itself did, for the report. */
+  note: string;
+}
+
+/** A redis-server of the soak's own, on a free port, with its data kept. */
+export class Redis {
+  readonly port = freePort();
+  readonly dir: string;
+  #child?: Deno.ChildProcess;
+
+  private constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Starts one in a new directory and waits until it accepts. */
+  static async start(): Promise<Redis> {
+    const redis = new Redis(
+      await Deno.makeTempDir({ prefix: "pesto-soak-redis-" }),
+    );
+    await redis.up();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts the server (again): a save point, so a stop keeps sessions. */
+  async up(): Promise<void> {
+    this.#child = new Deno.Command("redis-server", {
+      args: [
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        this.dir,
+        "--save",
+        "3600 1",
+        "--appendonly",
+        "no",
+        "--loglevel",
+        "warning",
+      ],
+      stdout: "null",
+      stderr: "inherit",
+    }).spawn();
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port: this.port }))
+          .close();
+        return;
+      } catch {
+        await sleep(20);
+      }
+    }
+    throw new Error("redis-server did not start");
+  }
+
+  /**
+   * Stops it with SIGTERM (it saves its data; SIGKILL after 5 s) and waits
+   * until it exits.
+   */
+  async down(): Promise<void> {
+    const child = this.#child;
+    this.#child = undefined;
+    if (!child) return;
+    try {
+      child.kill("SIGTERM");
+    } catch { /* gone */ }
+    // Redis refuses to exit when its save fails: then it is killed.
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+    }, 5000);
+    await child.status;
+    clearTimeout(timer);
+  }
+
+  /** Stops it and removes its data. */
+  async remove(): Promise<void> {
+    await this.down();
+    await Deno.remove(this.dir, { recursive: true });
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
+
+/** Logs in as `demo`; returns the session cookie and the CSRF token. */
+export async function logIn(
+  base: string,
+): Promise<{ cookie: string; csrf: string }> {
+  const r = await fetch(`${base}/login`, {
+    method: "POST",
+    body: new URLSearchParams({ user: "demo", password: "pesto" }),
+    redirect: "manual",
+  });
+  await r.body?.cancel();
+  const cookie = r.headers.get("set-cookie")?.split(";")[0] ?? "";
+  const html = await (await fetch(`${base}/`, { headers: { cookie } })).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+  if (!cookie || !csrf) throw new Error("the fault client cannot log in");
+  return { cookie, csrf };
+}
+
+/**
+ * Clients that go away mid-upload, for `ms`: 16 at a time, each sending the
+ * head of a 400 KB multipart upload (with a valid session and CSRF token)
+ * and 0 to 200 KB of its body, waiting up to 100 ms, then closing.
+ * Returns how many there were.
+ */
+export async function hangUpBurst(
+  port: number,
+  login: { cookie: string; csrf: string },
+  ms: number,
+): Promise<number> {
+  const boundary = "soakboundary";
+  const head = `--${boundary}\r\nContent-Disposition: form-data; name="csrf"` +
+    `\r\n\r\n${login.csrf}\r\n--${boundary}\r\nContent-Disposition: ` +
+    `form-data; name="title"\r\n\r\ncut\r\n--${boundary}\r\nContent-` +
+    `Disposition: form-data; name="attachment"; filename="cut.bin"\r\n` +
+    `Content-Type: application/octet-stream\r\n\r\n`;
+  const total = head.length + 400_000;
+  const request =
+    `POST /notes HTTP/1.1\r\nHost: h.test\r\nCookie: ${login.cookie}` +
+    `\r\nContent-Type: multipart/form-data; boundary=${boundary}\r\n` +
+    `Content-Length: ${total}\r\n\r\n`;
+  const data = new Uint8Array(200_000).fill(0x61);
+  const deadline = Date.now() + ms;
+  let count = 0;
+  let n = 0;
+  const client = async () => {
+    while (Date.now() < deadline) {
+      const cut = [0, 1_000, 60_000, 70_000, 150_000, 200_000][n++ % 6];
+      count++;
+      await rawRequest(port, [
+        request,
+        head,
+        data.subarray(0, cut >> 1),
+        sleep(n % 100).then(() => data.subarray(0, cut - (cut >> 1))),
+        sleep(n % 3 === 0 ? 100 : 0).then(() => ""),
+      ], { hangUp: true }).catch(() => {});
+    }
+  };
+  await Promise.all(Array.from({ length: 16 }, client));
+  return count;
+}
+
+/** Moves `dir` away for `ms`, then back. */
+export async function tmpGone(dir: string, ms: number): Promise<void> {
+  await Deno.rename(dir, `${dir}.away`);
+  await sleep(ms);
+  await Deno.rename(`${dir}.away`, dir);
+}
+
+/** One row of the per-fault report. */
+export interface FaultRow {
+  fault: string;
+  window: string;
+  served: number;
+  unavailable: number;
+  wrong: number;
+  recovery: string;
+  note: string;
+}
+
+/**
+ * Per fault: the requests answered while it lasted, how many of them were
+ * 503 with Retry-After and how many wrong, and the time from its end to the
+ * first expected answer to a session or upload request sent after it.
+ */
+export function faultTable(
+  events: Events,
+  faults: Fault[],
+  began: number,
+): FaultRow[] {
+  return faults.map((fault) => {
+    let served = 0, unavailable = 0, wrong = 0;
+    let recovered = Infinity;
+    for (let i = 0; i < events.end.length; i++) {
+      const end = events.end[i];
+      if (end >= fault.from && end <= fault.to) {
+        served++;
+        if (events.code[i] === 1) unavailable++;
+        if (events.code[i] === 2) wrong++;
+      }
+      if (
+        events.stateful[i] && events.code[i] === 0 &&
+        events.start[i] >= fault.to && end < recovered
+      ) recovered = end;
+    }
+    return {
+      fault: fault.name,
+      window: `${((fault.from - began) / 1000).toFixed(1)}–${
+        ((fault.to - began) / 1000).toFixed(1)
+      } s`,
+      served,
+      unavailable,
+      wrong,
+      recovery: recovered === Infinity
+        ? "never"
+        : `${(recovered - fault.to).toFixed(0)} ms`,
+      note: fault.note,
+    };
+  });
+}
