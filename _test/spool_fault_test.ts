@@ -124,3 +124,47 @@ Deno.test("an upload whose temporary directory is gone is a 503, and works once 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a spooled upload whose directory went away answers 503, and its file is removed once back", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "pesto-spool-away-" });
+  const tmp = `${dir}/tmp`;
+  const away = `${dir}/away`;
+  await Deno.mkdir(tmp);
+  const previous = Deno.env.get("TMPDIR");
+  Deno.env.set("TMPDIR", tmp);
+  const errors: unknown[] = [];
+  const log = console.error;
+  console.error = (...args: unknown[]) => errors.push(args);
+  try {
+    const { DispatcherApp, Response } = await import("@pesto/pesto");
+    const { TestApp } = await import("@pesto/pesto/testing");
+    const app = new DispatcherApp({ onError: () => {} });
+    app.match("/upload", "POST", async (request) => {
+      const file = (await request.files()).get("f")!;
+      await Deno.rename(tmp, away); // the directory goes away mid-request
+      try {
+        return new Response(String((await file.bytes()).length));
+      } finally {
+        await Deno.rename(away, tmp);
+      }
+    });
+    const r = await new TestApp(app).postMultipart("/upload", {
+      files: [{
+        field: "f",
+        filename: "big.bin",
+        content: new Uint8Array(100_000),
+      }],
+    });
+    assert.equal(r.status, 503);
+    assert.equal(r.getHeader("retry-after"), "10");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const left: string[] = [];
+    for await (const entry of Deno.readDir(tmp)) left.push(entry.name);
+    assert.deepEqual(left, [], "the file is removed once the response is sent");
+  } finally {
+    console.error = log;
+    if (previous === undefined) Deno.env.delete("TMPDIR");
+    else Deno.env.set("TMPDIR", previous);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
