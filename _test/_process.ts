@@ -256,3 +256,51 @@ export async function serveParallelExample(
   }
   return { base: `http://127.0.0.1:${port}`, startLines, stop };
 }
+
+/** Sends `signal` to the process group `pid` leads (the task and its app). */
+function signalGroup(child: Deno.ChildProcess, signal: Deno.Signal): void {
+  try {
+    if (Deno.build.os === "windows") child.kill(signal);
+    else Deno.kill(-child.pid, signal);
+  } catch { /* already gone */ }
+}
+
+/**
+ * `deno task notes` run as the README says, with PORT set, in a process
+ * group of its own: stopping it stops the app the task runs too (SIGTERM,
+ * then SIGKILL after 15 s). Its standard error is kept.
+ */
+export async function startNotesTask(): Promise<{
+  base: string;
+  errors: () => string;
+  stop: () => Promise<void>;
+}> {
+  const port = freePort();
+  const base = `http://127.0.0.1:${port}`;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["task", "notes"],
+    cwd: root,
+    env: { PORT: String(port), NO_COLOR: "1" },
+    stdout: "null",
+    stderr: "piped",
+    detached: true,
+  }).spawn();
+  let errors = "";
+  const drained = (async () => {
+    for await (
+      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
+    ) errors += chunk;
+  })();
+  const stop = async () => {
+    signalGroup(child, "SIGTERM");
+    const timer = setTimeout(() => signalGroup(child, "SIGKILL"), 15_000);
+    await child.status;
+    clearTimeout(timer);
+    await drained;
+  };
+  if (!await waitUntilAnswers(base)) {
+    await stop();
+    throw new Error(`deno task notes did not start:\n${errors}`);
+  }
+  return { base, errors: () => errors, stop };
+}

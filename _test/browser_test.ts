@@ -11,7 +11,7 @@ import puppeteer, { type Browser, type Page } from "puppeteer-core";
 import { MemorySessionStore } from "@pesto/pesto";
 import { app as recipes } from "../examples/recipes.ts";
 import { makeFetch } from "../examples/notes.ts";
-import { freePort, waitUntilAnswers } from "./_process.ts";
+import { startNotesTask } from "./_process.ts";
 
 /** The browser: `PESTO_CHROMIUM`, or Debian's package. */
 const CHROMIUM = Deno.env.get("PESTO_CHROMIUM") ?? "/usr/bin/chromium";
@@ -410,57 +410,6 @@ Deno.test({
     }
   },
 });
-
-/** The project's root, where deno.json and its tasks are. */
-const ROOT = new URL("..", import.meta.url).pathname;
-
-/** Sends `signal` to the process group `child` leads. */
-function signalGroup(child: Deno.ChildProcess, signal: Deno.Signal): void {
-  try {
-    if (Deno.build.os === "windows") child.kill(signal);
-    else Deno.kill(-child.pid, signal);
-  } catch { /* already gone */ }
-}
-
-/**
- * `deno task notes` run as the README says, with PORT set, in a process
- * group of its own: stopping it stops the app the task runs too (SIGTERM,
- * then SIGKILL after 15 s). Its standard error is kept.
- */
-async function startNotesTask(): Promise<{
-  base: string;
-  errors: () => string;
-  stop: () => Promise<void>;
-}> {
-  const port = freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "notes"],
-    cwd: ROOT,
-    env: { PORT: String(port), NO_COLOR: "1" },
-    stdout: "null",
-    stderr: "piped",
-    detached: true,
-  }).spawn();
-  let errors = "";
-  const drained = (async () => {
-    for await (
-      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
-    ) errors += chunk;
-  })();
-  const stop = async () => {
-    signalGroup(child, "SIGTERM");
-    const timer = setTimeout(() => signalGroup(child, "SIGKILL"), 15_000);
-    await child.status;
-    clearTimeout(timer);
-    await drained;
-  };
-  if (!await waitUntilAnswers(base)) {
-    await stop();
-    throw new Error(`deno task notes did not start:\n${errors}`);
-  }
-  return { base, errors: () => errors, stop };
-}
 
 /** CRC-32 of `bytes` (the one PNG chunks end with). */
 function crc32(bytes: Uint8Array): number {

@@ -8,7 +8,7 @@ import {
 } from "@pesto/pesto";
 import { TestApp } from "@pesto/pesto/testing";
 import { errorPage, liveWatchers, makeFetch } from "../examples/notes.ts";
-import { freePort, waitUntilAnswers } from "./_process.ts";
+import { startNotesTask } from "./_process.ts";
 
 function csrfOf(html: string): string {
   const token = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
@@ -196,57 +196,6 @@ Deno.test("examples/notes.ts: log in, add a note with a file, read it, log out",
     assert.equal((await ada.get(noteUrl)).status, 404);
   });
 });
-
-/** The project's root, where deno.json and its tasks are. */
-const ROOT = new URL("..", import.meta.url).pathname;
-
-/** Sends `signal` to the process group `pid` leads (the task and its app). */
-function signalGroup(child: Deno.ChildProcess, signal: Deno.Signal): void {
-  try {
-    if (Deno.build.os === "windows") child.kill(signal);
-    else Deno.kill(-child.pid, signal);
-  } catch { /* already gone */ }
-}
-
-/**
- * `deno task notes` run as the README says, with PORT set, in a process
- * group of its own: stopping it stops the app the task runs too (SIGTERM,
- * then SIGKILL after 15 s).
- */
-async function startNotesTask(): Promise<{
-  base: string;
-  errors: () => string;
-  stop: () => Promise<void>;
-}> {
-  const port = freePort();
-  const base = `http://127.0.0.1:${port}`;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["task", "notes"],
-    cwd: ROOT,
-    env: { PORT: String(port), NO_COLOR: "1" },
-    stdout: "null",
-    stderr: "piped",
-    detached: true,
-  }).spawn();
-  let errors = "";
-  const drained = (async () => {
-    for await (
-      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
-    ) errors += chunk;
-  })();
-  const stop = async () => {
-    signalGroup(child, "SIGTERM");
-    const timer = setTimeout(() => signalGroup(child, "SIGKILL"), 15_000);
-    await child.status;
-    clearTimeout(timer);
-    await drained;
-  };
-  if (!await waitUntilAnswers(base)) {
-    await stop();
-    throw new Error(`deno task notes did not start:\n${errors}`);
-  }
-  return { base, errors: () => errors, stop };
-}
 
 Deno.test("deno task notes, as the README says: a 100 KB attachment is kept, one over 1 MB is 413", async () => {
   const notes = await startNotesTask();
