@@ -1,4 +1,5 @@
 // The Deno KV rate limit store.
+import { KvDatabase } from "../_session/kv_database.ts";
 import { isBusy, pause } from "../_session/kv_busy.ts";
 import type { RateLimitHit, RateLimitStore } from "./store.ts";
 
@@ -90,8 +91,7 @@ async function storedKey(key: string): Promise<string> {
  * ```
  */
 export class KvRateLimitStore implements RateLimitStore {
-  #kv?: Promise<Deno.Kv>;
-  #options: KvRateLimitStoreOptions;
+  #database: KvDatabase;
   #prefix: string;
   #now: () => number;
   // The last hit of each key in this store, so the next one waits for it.
@@ -116,27 +116,9 @@ export class KvRateLimitStore implements RateLimitStore {
    * ```
    */
   constructor(options: KvRateLimitStoreOptions = {}) {
-    this.#options = options;
     this.#prefix = options.prefix ?? "pesto_rate_limit";
     this.#now = options.now ?? Date.now;
-    if (options.kv) this.#kv = Promise.resolve(options.kv);
-  }
-
-  #open(): Promise<Deno.Kv> {
-    if (this.#kv) return this.#kv;
-    if (typeof Deno.openKv !== "function") {
-      return Promise.reject(
-        new TypeError(
-          'Cannot open Deno KV: it is unstable; run with --unstable-kv or add "unstable": ["kv"] to deno.json',
-        ),
-      );
-    }
-    const opened = Deno.openKv(this.#options.path);
-    this.#kv = opened;
-    opened.catch(() => {
-      if (this.#kv === opened) this.#kv = undefined;
-    });
-    return opened;
+    this.#database = new KvDatabase(options.kv, options.path);
   }
 
   /**
@@ -179,7 +161,7 @@ export class KvRateLimitStore implements RateLimitStore {
   }
 
   async #hit(key: string, window: number): Promise<RateLimitHit> {
-    const kv = await this.#open();
+    const kv = await this.#database.open();
     const kvKey = [this.#prefix, await storedKey(key)];
     for (let attempt = 1;; attempt++) {
       let result: Deno.KvCommitResult | Deno.KvCommitError;
@@ -227,8 +209,6 @@ export class KvRateLimitStore implements RateLimitStore {
    * ```
    */
   async close(): Promise<void> {
-    const opened = this.#kv;
-    this.#kv = undefined;
-    if (opened && !this.#options.kv) (await opened).close();
+    await this.#database.close();
   }
 }

@@ -1,4 +1,5 @@
 // The Deno KV session store.
+import { KvDatabase } from "./kv_database.ts";
 import { whileBusy } from "./kv_busy.ts";
 import { timeoutOption, withTimeout } from "./timeout.ts";
 import {
@@ -61,8 +62,7 @@ export interface KvSessionStoreOptions {
  * ```
  */
 export class KvSessionStore implements SessionStore {
-  #kv?: Promise<Deno.Kv>;
-  #options: KvSessionStoreOptions;
+  #database: KvDatabase;
   #prefix: string;
   #now: () => number;
   #timeout: number;
@@ -85,28 +85,10 @@ export class KvSessionStore implements SessionStore {
    * ```
    */
   constructor(options: KvSessionStoreOptions = {}) {
-    this.#options = options;
     this.#prefix = options.prefix ?? "pesto_session";
     this.#now = options.now ?? Date.now;
     this.#timeout = timeoutOption(options.timeout, "KV session store");
-    if (options.kv) this.#kv = Promise.resolve(options.kv);
-  }
-
-  #open(): Promise<Deno.Kv> {
-    if (this.#kv) return this.#kv;
-    if (typeof Deno.openKv !== "function") {
-      return Promise.reject(
-        new TypeError(
-          'Cannot open Deno KV: it is unstable; run with --unstable-kv or add "unstable": ["kv"] to deno.json',
-        ),
-      );
-    }
-    const opened = Deno.openKv(this.#options.path);
-    this.#kv = opened;
-    opened.catch(() => {
-      if (this.#kv === opened) this.#kv = undefined;
-    });
-    return opened;
+    this.#database = new KvDatabase(options.kv, options.path);
   }
 
   /**
@@ -181,7 +163,9 @@ export class KvSessionStore implements SessionStore {
 
   /** One operation on the database, opening it first, within the timeout. */
   #bounded<T>(operation: (kv: Deno.Kv) => Promise<T>): Promise<T> {
-    const done = this.#open().then((kv) => whileBusy(() => operation(kv)));
+    const done = this.#database.open().then((kv) =>
+      whileBusy(() => operation(kv))
+    );
     done.catch(() => {}); // a late failure after the timeout is not unhandled
     return withTimeout(done, this.#timeout, "The KV session store");
   }
@@ -199,8 +183,6 @@ export class KvSessionStore implements SessionStore {
    * ```
    */
   async close(): Promise<void> {
-    const opened = this.#kv;
-    this.#kv = undefined;
-    if (opened && !this.#options.kv) (await opened).close();
+    await this.#database.close();
   }
 }
