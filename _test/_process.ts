@@ -304,3 +304,40 @@ export async function startNotesTask(): Promise<{
   }
   return { base, errors: () => errors, stop };
 }
+
+/**
+ * A `redis-server` without persistence on 127.0.0.1:`port`, once it
+ * accepts connections (5 s at most); throws when it cannot be started.
+ */
+export async function startRedisServer(
+  port: number,
+): Promise<Deno.ChildProcess> {
+  const child = new Deno.Command("redis-server", {
+    args: [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      return child;
+    } catch {
+      if (Date.now() > deadline) {
+        await end(child);
+        throw new Error(`redis-server did not start on port ${port}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}

@@ -14,7 +14,7 @@ import {
   useXForwarded,
 } from "@pesto/pesto";
 import { createClient } from "@redis/client";
-import { freePort } from "./_process.ts";
+import { freePort, startRedisServer } from "./_process.ts";
 
 // ---------------------------------------------------------------------------
 // Redis: PESTO_REDIS_URL when it answers (CI starts redis-server on
@@ -43,23 +43,9 @@ async function startRedis(): Promise<string | undefined> {
   const port = freePort();
   let child: Deno.ChildProcess;
   try {
-    child = new Deno.Command("redis-server", {
-      args: [
-        "--port",
-        String(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "no",
-      ],
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    child = await startRedisServer(port);
   } catch {
-    return undefined; // not installed
+    return undefined; // not installed, or it did not start
   }
   child.unref();
   globalThis.addEventListener("unload", () => {
@@ -67,16 +53,7 @@ async function startRedis(): Promise<string | undefined> {
       child.kill();
     } catch { /* already gone */ }
   });
-  const url = `redis://127.0.0.1:${port}`;
-  const deadline = Date.now() + 5000;
-  while (Date.now() < deadline) {
-    if (await answers(url)) return url;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  try {
-    child.kill();
-  } catch { /* already gone */ }
-  return undefined;
+  return `redis://127.0.0.1:${port}`;
 }
 
 async function findRedis(): Promise<string | undefined> {

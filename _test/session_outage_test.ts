@@ -13,6 +13,7 @@ import {
   type SessionStore,
 } from "@pesto/pesto";
 import { TestApp } from "@pesto/pesto/testing";
+import { freePort, startRedisServer } from "./_process.ts";
 
 function app(store: SessionStore): TestApp {
   const app = new DispatcherApp();
@@ -61,47 +62,12 @@ async function eventually(
   }
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
 function hasRedis(): boolean {
   try {
     return new Deno.Command("redis-server", { args: ["--version"] })
-      .outputSync()
-      .success;
+      .outputSync().success;
   } catch {
     return false;
-  }
-}
-
-async function startRedis(port: number): Promise<Deno.ChildProcess> {
-  const child = new Deno.Command("redis-server", {
-    args: [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const end = Date.now() + 5_000;
-  for (;;) {
-    try {
-      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-      return child;
-    } catch {
-      if (Date.now() > end) throw new Error("redis-server did not start");
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
   }
 }
 
@@ -120,7 +86,7 @@ Deno.test({
   sanitizeResources: false,
 }, async () => {
   const port = freePort();
-  let redis = await startRedis(port);
+  let redis = await startRedisServer(port);
   const store = new RedisSessionStore({
     url: `redis://127.0.0.1:${port}`,
     timeout: 500,
@@ -160,7 +126,7 @@ Deno.test({
       );
       assert.ok(!lines.some((l) => /\n\s+at /.test(l)), "no stack in the log");
 
-      redis = await startRedis(port);
+      redis = await startRedisServer(port);
       // The data went with the server (no persistence): logged out, but served.
       await eventually(
         async () => (await client.post("/login")).status === 200,
