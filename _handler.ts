@@ -27,6 +27,7 @@ import { releaseSentBody } from "./_runtime/sent_body.ts";
 import { hostHeader, noteServerRequest } from "./_runtime/served_request.ts";
 import { isValidHost } from "./_http/path.ts";
 import { HttpError } from "./_message/errors.ts";
+import { cancelUnreadBody } from "./_message/body.ts";
 import type { RequestLimits } from "./_message/limits.ts";
 import {
   ensureRecord,
@@ -309,7 +310,8 @@ function failedEntry(record: RequestRecord, raw: globalThis.Request): void {
 /**
  * Runs what waits for the response to be sent: the `onClose` callbacks of a
  * response without a body, the request's cleanups, and the release of the
- * runtime's copy of a byte body (see `_runtime/sent_body.ts`). It runs
+ * runtime's copy of a byte body (see `_runtime/sent_body.ts`); and hands
+ * the unread body of a refused request back to the server. It runs
  * through `Deno.serve`'s `completed` promise when there is one (it settles
  * when the response is sent or the client went away), else on the next turn
  * of the event loop.
@@ -326,6 +328,9 @@ function afterSent(
   // when they were read before it (Pesto reads Host without that); onClose
   // callbacks run afterwards and may read them.
   if (close !== undefined) void raw.headers;
+  // A refused request's body is often left unread: handed back to the
+  // server, it is read and dropped, and the client gets the answer.
+  if (response.status >= 400) cancelUnreadBody(raw);
   const cleanup = raw.method !== "GET" && raw.method !== "HEAD" &&
     responseKnown(record);
   const info = record.info;

@@ -212,7 +212,9 @@ async function runMiddleware(
     let request: globalThis.Request = c.req.raw;
     if (request !== raw && recordOf(request) === undefined) {
       request = adopt(raw, request, request.body);
-    } else if (request === raw && raw.bodyUsed) {
+    } else if (request === raw && honoReadBody(c)) {
+      // (Not `raw.bodyUsed`: asking makes the body's stream, which, left
+      // unread, costs the client its answer when the response is streamed.)
       const read = await bodyHonoRead(c);
       if (read !== undefined) request = adopt(raw, raw, read[0], read[1]);
     }
@@ -284,6 +286,14 @@ interface BodyCache {
   blob?: Promise<Blob>;
   formData?: Promise<FormData>;
   json?: Promise<unknown>;
+}
+
+/** Whether a Hono middleware read the body through `c.req`. */
+function honoReadBody(c: Context): boolean {
+  const cache = c.req.bodyCache as BodyCache;
+  return cache.arrayBuffer !== undefined || cache.text !== undefined ||
+    cache.blob !== undefined || cache.formData !== undefined ||
+    cache.json !== undefined;
 }
 
 /**

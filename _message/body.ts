@@ -264,3 +264,25 @@ export function concat(
   }
   return out;
 }
+
+/**
+ * Cancels the body of a request that was answered without reading it, so
+ * that the server reads and drops the rest of it as it does for a body never
+ * touched. Without this, a body whose stream was made (by `request.body`,
+ * `bodyUsed` or a request derived from it) but not read ends the connection
+ * with a reset once a streamed response is sent, and the client, often still
+ * sending, loses the response. A body being read (locked) or read is left
+ * alone, and so is one the request does not declare.
+ */
+export function cancelUnreadBody(raw: globalThis.Request): void {
+  if (raw.method === "GET" || raw.method === "HEAD") return;
+  const length = requestHeader(raw, "content-length");
+  if (length === "0") return;
+  if (length === null && requestHeader(raw, "transfer-encoding") === null) {
+    return;
+  }
+  if (raw.bodyUsed) return;
+  const body = raw.body;
+  if (body === null || body.locked) return;
+  body.cancel().catch(() => {});
+}

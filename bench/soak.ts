@@ -136,6 +136,7 @@ async function worker(): Promise<void> {
   const faults = Deno.args[4] === "--faults";
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + seconds * 1000;
+  const began = Date.now();
   const MAX_REQUESTS = 5_000_000;
   const report: Report = {
     requests: 0,
@@ -239,8 +240,11 @@ async function worker(): Promise<void> {
     const password = n % 2 ? "pesto" : "lovelace";
     let cookie = "";
     let csrf = "";
+    // The request under way, named in a client error.
+    let step = "";
     const login = async (): Promise<void> => {
       let sent = Date.now();
+      step = `/login`;
       const r = await fetch(`${base}/login`, {
         method: "POST",
         body: new URLSearchParams({ user: name, password }),
@@ -255,6 +259,7 @@ async function worker(): Promise<void> {
         }
       }
       sent = Date.now();
+      step = `/`;
       const home = await fetch(`${base}/`, { headers: { cookie } });
       const html = await home.text();
       csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
@@ -275,11 +280,13 @@ async function worker(): Promise<void> {
       const sent = Date.now();
       try {
         if (roll < 0.08) {
+          step = `/fault`;
           const r = await fetch(`${base}/fault`, { headers: { cookie } });
           await r.body?.cancel();
           if (await judge("fault", sent, r, r.status === 500)) report.faults++;
         } else if (roll < 0.33) {
           const [label, parts, expected] = hostile[i % hostile.length];
+          step = `hostile ${label}`;
           const r = await rawRequest(port, parts, { timeout: 10_000 });
           const key = `${label} → ${r.status}`;
           report.hostileStatuses[key] = (report.hostileStatuses[key] ?? 0) + 1;
@@ -287,6 +294,7 @@ async function worker(): Promise<void> {
         } else if (roll < 0.46) {
           await upload(n, i);
         } else if (roll < 0.66) {
+          step = `/`;
           const r = await fetch(`${base}/`, { headers: { cookie } });
           const html = await r.text();
           await judge(
@@ -296,6 +304,7 @@ async function worker(): Promise<void> {
             r.status === 200 && html.includes("Your notes"),
           );
         } else if (roll < 0.80) {
+          step = `/static/style.css`;
           const r = await fetch(`${base}/static/style.css`);
           const text = await r.text();
           const etag = r.headers.get("etag");
@@ -305,12 +314,14 @@ async function worker(): Promise<void> {
             r,
             r.status === 200 && text.includes("{") && !!etag,
           );
+          step = `/static/style.css`;
           const again = await fetch(`${base}/static/style.css`, {
             headers: { "If-None-Match": etag ?? "" },
           });
           await again.body?.cancel();
           await judge("static 304", sent, again, again.status === 304);
         } else {
+          step = `/static/logo.svg`;
           const r = await fetch(`${base}/static/logo.svg`, {
             headers: { Range: "bytes=0-9" },
           });
@@ -324,7 +335,11 @@ async function worker(): Promise<void> {
           );
         }
       } catch (error) {
-        wrong(`client error: ${error}`);
+        const cause = (error as Error).cause ?? "";
+        wrong(
+          `client error at ${((Date.now() - began) / 1000).toFixed(1)} s, ` +
+            `step ${step}: ${error} ${cause}`,
+        );
         await login();
       }
     }
@@ -339,6 +354,7 @@ async function worker(): Promise<void> {
       form.append("text", `text of ${title}`);
       form.append("attachment", new File([content], `${title}.bin`));
       let sent = Date.now();
+      step = `/notes`;
       const r = await fetch(`${base}/notes`, {
         method: "POST",
         body: form,
@@ -350,6 +366,7 @@ async function worker(): Promise<void> {
       const id = /\/notes\/(\d+)$/.exec(location)?.[1];
       if (!await judge("upload", sent, r, r.status === 303 && !!id)) return;
       sent = Date.now();
+      step = `/notes/${id}`;
       const page = await fetch(`${base}/notes/${id}`, { headers: { cookie } });
       const html = await page.text();
       await judge(
@@ -359,6 +376,7 @@ async function worker(): Promise<void> {
         page.status === 200 && html.includes(title),
       );
       sent = Date.now();
+      step = `/notes/${id}/attachment`;
       const file = await fetch(`${base}/notes/${id}/attachment`, {
         headers: { cookie },
       });
@@ -374,6 +392,7 @@ async function worker(): Promise<void> {
       // The delete is tried until it is done (a 503 leaves the note).
       do {
         sent = Date.now();
+        step = `/notes/${id}/delete`;
         const gone = await fetch(`${base}/notes/${id}/delete`, {
           method: "POST",
           body: new URLSearchParams({ csrf }),
@@ -601,7 +620,16 @@ async function main(): Promise<void> {
     console.log("by kind:", JSON.stringify(report.byKind));
     console.log("hostile answers:", JSON.stringify(report.hostileStatuses));
     if (report.samples.length) console.log("samples:", report.samples);
-    if (left.length) console.log("left:", left);
+    if (left.length) {
+      console.log(
+        "left:",
+        left.map((name) => {
+          const info = Deno.statSync(`${tmp}/${name}`);
+          const at = ((info.mtime?.getTime() ?? 0) - startedAt) / 1000;
+          return `${name} (${info.size} bytes, written at ${at.toFixed(1)} s)`;
+        }),
+      );
+    }
     if (report.events) {
       console.log(
         `\nfaults (${report.unavailable} answers 503 with Retry-After in all;` +
