@@ -25,6 +25,7 @@ import {
   makeUpload,
   removeSpoolFile,
   spoolFailure,
+  spoolWorks,
   UploadContent,
   writeAll,
 } from "./upload.ts";
@@ -233,6 +234,7 @@ class FileSink implements Sink {
     if (this.#file) {
       this.#file.close();
       this.#parser.closed();
+      spoolWorks();
       const content = new UploadContent({
         path: this.#path!,
         size: this.#size,

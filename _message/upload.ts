@@ -282,6 +282,14 @@ export function makeUpload(
 // Temporary files.
 
 const live = new Set<string>();
+// Files whose removal found no file, and since when: their directory may be
+// away (moved, or hidden by a mount) and come back with them. They are
+// tried again when uploads spool, at most once a second; one still missing
+// after MISSING_MS is left to the removal at exit or shutdown.
+const missing = new Map<string, number>();
+const MISSING_MS = 10 * 60_000;
+let retried = 0;
+let retrying = false;
 let listening = false;
 
 /**
@@ -296,7 +304,29 @@ export function removeLeftovers(): number {
     } catch { /* already gone */ }
   }
   live.clear();
+  missing.clear();
   return count;
+}
+
+/** Tries again to remove the files that were missing, one pass at a time. */
+async function removeMissing(): Promise<void> {
+  const now = Date.now();
+  if (retrying || now - retried < 1000) return;
+  retrying = true;
+  retried = now;
+  try {
+    for (const [path, since] of [...missing]) {
+      try {
+        await Deno.remove(path);
+        live.delete(path);
+        missing.delete(path);
+      } catch {
+        if (now - since > MISSING_MS) missing.delete(path);
+      }
+    }
+  } finally {
+    retrying = false;
+  }
 }
 
 // Whether a failure to make a temporary file was explained in the log: it
@@ -377,8 +407,12 @@ export function spoolFailure(error: unknown): unknown {
   );
 }
 
-/** Spooling worked: ends a disk failure, with one log line. */
-function spoolWorks(): void {
+/**
+ * An upload was spooled whole: ends a disk failure, with one log line.
+ * (Making a file is not enough: on a full disk a file is made, and writing
+ * it fails.)
+ */
+export function spoolWorks(): void {
   if (diskFailingSince === undefined) return;
   const seconds = (performance.now() - diskFailingSince) / 1000;
   diskFailingSince = undefined;
@@ -412,7 +446,7 @@ export async function createSpoolFile(memoryLimit: number): Promise<
   live.add(path);
   try {
     const file = await Deno.open(path, { write: true });
-    spoolWorks();
+    if (missing.size > 0) void removeMissing();
     return { path, file };
   } catch (error) {
     await removeSpoolFile(path).catch(() => {});
@@ -423,8 +457,8 @@ export async function createSpoolFile(memoryLimit: number): Promise<
 /**
  * Removes a temporary file made by `createSpoolFile`. A file that cannot be
  * found is kept in mind all the same: its directory may be away for a
- * moment (moved, unmounted), and the file is removed at exit or shutdown
- * when it is back.
+ * moment (moved, unmounted), and the file is removed when it is back (the
+ * next time an upload is spooled), or at exit or shutdown.
  */
 export async function removeSpoolFile(path: string): Promise<void> {
   try {
@@ -435,6 +469,7 @@ export async function removeSpoolFile(path: string): Promise<void> {
       live.delete(path);
       throw error;
     }
+    if (!missing.has(path)) missing.set(path, Date.now());
   }
 }
 

@@ -1,7 +1,7 @@
 // The soak's fault schedule (`deno task soak ... --faults`, see soak.ts):
 // a redis-server of its own, stopped for 5 s and restarted; the server's
 // TMPDIR renamed away for 5 s and back (as root, permissions would not stop
-// writes); and a burst of raw clients that send a multipart head and part of
+// writes); the TMPDIR full for 5 s (a tiny tmpfs over it); and a burst of raw clients that send a multipart head and part of
 // a large body, then hang up. The worker records when each request started
 // and ended and how it was answered; `faultTable` turns that into one row per
 // fault.
@@ -179,6 +179,24 @@ export async function hangUpBurst(
   };
   await Promise.all(Array.from({ length: 16 }, client));
   return count;
+}
+
+/**
+ * Fills `dir` for `ms`: a 64 KiB tmpfs mounted over it, where no upload past
+ * the in-memory limit fits, then taken away (lazily: files still open go
+ * with it). Files made in `dir` before are hidden meanwhile. False, and
+ * nothing done, where no tmpfs can be mounted (not root, not Linux).
+ */
+export async function tmpFull(dir: string, ms: number): Promise<boolean> {
+  const mount = await new Deno.Command("mount", {
+    args: ["-t", "tmpfs", "-o", "size=64k", "tmpfs", dir],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  if (!mount?.success) return false;
+  await sleep(ms);
+  await new Deno.Command("umount", { args: ["-l", dir] }).output();
+  return true;
 }
 
 /** Moves `dir` away for `ms`, then back. */

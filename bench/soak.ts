@@ -20,10 +20,11 @@
 // answers to hostile requests are reported, not held to Pesto's.
 //
 // With `--faults`, sessions live in a redis-server the soak starts on a free
-// port, and the world fails three times (bench/_soak_faults.ts): at 20% of
-// the run Redis is stopped for 5 s and restarted, at 45% the server's TMPDIR
-// is renamed away for 5 s, at 70% clients that hang up mid-upload come in a
-// 5 s burst. A 503 with Retry-After is then an accepted answer (a user that
+// port, and the world fails four times (bench/_soak_faults.ts): at 15% of
+// the run Redis is stopped for 5 s and restarted, at 35% the server's TMPDIR
+// is renamed away for 5 s, at 55% it is full for 5 s (a 64 KiB tmpfs over
+// it, where the machine allows mounting one), at 75% clients that hang up
+// mid-upload come in a 5 s burst. A 503 with Retry-After is then an accepted answer (a user that
 // gets one waits 250 ms); the report adds, per fault, the requests answered
 // while it lasted, its 503s, its wrong answers, and the time from its end to
 // the first expected answer to a session or upload request sent after it.
@@ -40,6 +41,7 @@ import {
   logIn,
   Redis,
   sleep,
+  tmpFull,
   tmpGone,
 } from "./_soak_faults.ts";
 
@@ -484,10 +486,10 @@ async function main(): Promise<void> {
     }).output();
     const faults: Fault[] = [];
     if (redis && faultClient) {
-      // The schedule: one fault at 20%, 45% and 70% of the run.
+      // The schedule: one fault at 15%, 35%, 55% and 75% of the run.
       const at = (share: number) =>
         sleep(startedAt + share * seconds * 1000 - Date.now());
-      await at(0.2);
+      await at(0.15);
       let from = Date.now();
       await redis.down();
       const stopped = Date.now();
@@ -499,7 +501,7 @@ async function main(): Promise<void> {
         to: Date.now(),
         note: `stop took ${stopped - from} ms`,
       });
-      await at(0.45);
+      await at(0.35);
       from = Date.now();
       await tmpGone(tmp, FAULT_MS);
       faults.push({
@@ -508,7 +510,18 @@ async function main(): Promise<void> {
         to: Date.now(),
         note: "",
       });
-      await at(0.7);
+      await at(0.55);
+      from = Date.now();
+      const full = await tmpFull(tmp, FAULT_MS);
+      if (full) {
+        faults.push({
+          name: "TMPDIR full (64 KiB tmpfs)",
+          from,
+          to: Date.now(),
+          note: "",
+        });
+      } else console.log("TMPDIR full: skipped (no tmpfs can be mounted)");
+      await at(0.75);
       from = Date.now();
       const clients = await hangUpBurst(port, faultClient, FAULT_MS);
       const to = Date.now();
