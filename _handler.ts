@@ -311,7 +311,8 @@ function failedEntry(record: RequestRecord, raw: globalThis.Request): void {
  * Runs what waits for the response to be sent: the `onClose` callbacks of a
  * response without a body, the request's cleanups, and the release of the
  * runtime's copy of a byte body (see `_runtime/sent_body.ts`); and hands
- * the unread body of a refused request back to the server. It runs
+ * the unread body of a redirected or refused request back to the server.
+ * It runs
  * through `Deno.serve`'s `completed` promise when there is one (it settles
  * when the response is sent or the client went away), else on the next turn
  * of the event loop.
@@ -328,9 +329,10 @@ function afterSent(
   // when they were read before it (Pesto reads Host without that); onClose
   // callbacks run afterwards and may read them.
   if (close !== undefined) void raw.headers;
-  // A refused request's body is often left unread: handed back to the
-  // server, it is read and dropped, and the client gets the answer.
-  if (response.status >= 400) cancelUnreadBody(raw);
+  // A body left unread by a redirect or an error: handed back to the
+  // server, it is read and dropped, and the client gets the answer. (A 2xx
+  // answer may still be reading it: streaming it back, say.)
+  if (response.status >= 300) cancelUnreadBody(raw);
   const cleanup = raw.method !== "GET" && raw.method !== "HEAD" &&
     responseKnown(record);
   const info = record.info;
