@@ -173,6 +173,8 @@ class FileSink implements Sink {
   #size = 0;
   #path?: string;
   #file?: Deno.FsFile;
+  // When the making of the file began (performance.now()).
+  #spooledSince = 0;
   // No temporary file could be made: the content is counted, not kept.
   #discarding = false;
 
@@ -203,6 +205,7 @@ class FileSink implements Sink {
   }
 
   async #spill(): Promise<void> {
+    this.#spooledSince = performance.now();
     const spool = this.#parser.failure
       ? undefined
       : await createSpoolFile(this.#memory).catch((error) => {
@@ -234,7 +237,7 @@ class FileSink implements Sink {
     if (this.#file) {
       this.#file.close();
       this.#parser.closed();
-      spoolWorks();
+      spoolWorks(this.#spooledSince);
       const content = new UploadContent({
         path: this.#path!,
         size: this.#size,

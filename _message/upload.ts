@@ -408,12 +408,14 @@ export function spoolFailure(error: unknown): unknown {
 }
 
 /**
- * An upload was spooled whole: ends a disk failure, with one log line.
- * (Making a file is not enough: on a full disk a file is made, and writing
- * it fails.)
+ * An upload whose file was begun at `since` (`performance.now()`) was
+ * spooled whole: ends a disk failure that began before it, with one log
+ * line. (Making a file is not enough: on a full disk a file is made, and
+ * writing it fails. A file begun before the failure does not end it: one
+ * already open is still written when its directory is moved away.)
  */
-export function spoolWorks(): void {
-  if (diskFailingSince === undefined) return;
+export function spoolWorks(since: number): void {
+  if (diskFailingSince === undefined || since < diskFailingSince) return;
   const seconds = (performance.now() - diskFailingSince) / 1000;
   diskFailingSince = undefined;
   console.log(

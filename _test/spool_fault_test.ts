@@ -271,3 +271,7 @@ Deno.test("a spooled upload whose directory went away answers 503, and its file 
 Deno.test("a spooled file whose directory was away when its response was sent is removed once uploads spool again", async () => {
   await runAway("awayWhenSent");
 });
+
+Deno.test("an upload still spooling when its directory goes away does not end the outage in the log", async () => {
+  await runAway("inFlightDoesNotEndOutage");
+});
