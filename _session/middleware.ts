@@ -68,7 +68,9 @@ export interface SessionOptions {
    * Called with every failure of the store. Whether or not it is given, the
    * log gets one line when the store stops answering and one when it
    * answers again; meanwhile a request that needs its session answers 503
-   * with `Retry-After` and the others are served as usual.
+   * with `Retry-After` and the others are served as usual. A session that
+   * cannot be saved once the handler has run is a 503 too, and what the
+   * handler did stands: a client that tries again may find it done.
    * @default {undefined}
    */
   onError?: (error: unknown) => void;

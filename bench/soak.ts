@@ -391,7 +391,10 @@ async function worker(): Promise<void> {
           back.every((b, k) => b === content[k]),
         `attachment: ${file.status} ${back.byteLength}`,
       );
-      // The delete is tried until it is done (a 503 leaves the note).
+      // The delete is tried until it is done. A 503 from a session that
+      // could not be saved comes after the handler ran: the note may be
+      // gone, and a 404 then is the right answer to the next try.
+      let retried = false;
       do {
         sent = Date.now();
         step = `/notes/${id}/delete`;
@@ -402,8 +405,10 @@ async function worker(): Promise<void> {
           redirect: "manual",
         });
         await gone.body?.cancel();
-        if (await judge("delete", sent, gone, gone.status === 303)) break;
+        const done = gone.status === 303 || (retried && gone.status === 404);
+        if (await judge("delete", sent, gone, done)) break;
         if (!outage(gone.status, gone.headers)) break;
+        retried = true;
       } while (Date.now() < deadline);
     }
   }
