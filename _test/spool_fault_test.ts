@@ -33,6 +33,25 @@ async function readLines(
   }
 }
 
+/**
+ * The arguments that run `script` (with `args`) with this repository's
+ * import map, writing only in `dir`.
+ */
+function runArgs(dir: string, script: string, ...args: string[]): string[] {
+  return [
+    "run",
+    "--allow-net",
+    "--allow-env",
+    `--allow-read=${dir},${ROOT.pathname}`,
+    `--allow-write=${dir}`,
+    "--config",
+    new URL("deno.json", ROOT).pathname,
+    "--no-lock",
+    script,
+    ...args,
+  ];
+}
+
 /** The server above, run with `tmp` as its TMPDIR, and what it logs. */
 interface SpoolServer {
   port: number;
@@ -50,17 +69,7 @@ async function startSpoolServer(
 ): Promise<SpoolServer> {
   await Deno.writeTextFile(`${dir}/main.ts`, SERVER);
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      `--allow-read=${dir},${ROOT.pathname}`,
-      `--allow-write=${dir}`,
-      "--config",
-      new URL("deno.json", ROOT).pathname,
-      "--no-lock",
-      `${dir}/main.ts`,
-    ],
+    args: runArgs(dir, `${dir}/main.ts`),
     env: { TMPDIR: tmp },
     stdout: "piped",
     stderr: "piped",
@@ -242,17 +251,11 @@ async function runAway(scenario: string): Promise<void> {
     const { success, stdout, stderr } = await new Deno.Command(
       Deno.execPath(),
       {
-        args: [
-          "run",
-          "--allow-env",
-          `--allow-read=${dir},${ROOT.pathname}`,
-          `--allow-write=${dir}`,
-          "--config",
-          new URL("deno.json", ROOT).pathname,
-          "--no-lock",
+        args: runArgs(
+          dir,
           new URL("_spool_away.ts", import.meta.url).pathname,
           scenario,
-        ],
+        ),
         env: { TMPDIR: `${dir}/tmp` },
       },
     ).output();
