@@ -173,18 +173,20 @@ function methodNotAllowed(): Response {
   return Response.methodNotAllowed(["GET", "HEAD"]);
 }
 
+/** What an answer read from a file is made of: bytes, or a range of it. */
+type Piece = Uint8Array | { start: number; length: number };
+
 /**
- * A stream of `length` bytes of `file` from `start`; the file is closed at
- * the end, on error, and when the reader cancels.
+ * A stream of `pieces`, the ranges read from `file` in chunks of at most
+ * `chunkSize` bytes; the file is closed at the end, on error, and when the
+ * reader cancels.
  */
 function fileStream(
   file: Deno.FsFile,
-  start: number,
-  length: number,
+  pieces: Piece[],
   chunkSize: number,
 ): ReadableStream<Uint8Array> {
-  let remaining = length;
-  let positioned = start === 0;
+  const chunks = pieceChunks(file, pieces, chunkSize);
   const close = () => {
     try {
       file.close();
@@ -193,23 +195,11 @@ function fileStream(
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       try {
-        if (!positioned) {
-          await file.seek(start, Deno.SeekMode.Start);
-          positioned = true;
-        }
-        const buffer = new Uint8Array(Math.min(chunkSize, remaining));
-        const n = await file.read(buffer);
-        if (n === null || n === 0) {
-          close();
-          controller.error(new Error("File shrank while it was being sent"));
-          return;
-        }
-        remaining -= n;
-        controller.enqueue(buffer.subarray(0, n));
-        if (remaining === 0) {
+        const next = await chunks.next();
+        if (next.done) {
           close();
           controller.close();
-        }
+        } else controller.enqueue(next.value);
       } catch (error) {
         close();
         controller.error(error);
@@ -217,6 +207,34 @@ function fileStream(
     },
     cancel: close,
   }, { highWaterMark: 0 });
+}
+
+/** The chunks of {@linkcode fileStream}, one at a time. */
+async function* pieceChunks(
+  file: Deno.FsFile,
+  pieces: Piece[],
+  chunkSize: number,
+): AsyncGenerator<Uint8Array> {
+  let position = 0; // a file just opened
+  for (const piece of pieces) {
+    if (piece instanceof Uint8Array) {
+      yield piece;
+      continue;
+    }
+    if (piece.start !== position) {
+      await file.seek(piece.start, Deno.SeekMode.Start);
+    }
+    for (let remaining = piece.length; remaining > 0;) {
+      const buffer = new Uint8Array(Math.min(chunkSize, remaining));
+      const n = await file.read(buffer);
+      if (n === null || n === 0) {
+        throw new Error("File shrank while it was being sent");
+      }
+      remaining -= n;
+      yield buffer.subarray(0, n);
+    }
+    position = piece.start + piece.length;
+  }
 }
 
 /**
@@ -362,7 +380,7 @@ export async function serveFile(
   if (options.chunkSize === undefined && start + length === size) {
     return tailResponse(file, start, { status, headers });
   }
-  return new Response(fileStream(file, start, length, chunkSize), {
+  return new Response(fileStream(file, [{ start, length }], chunkSize), {
     status,
     headers,
   });
@@ -448,7 +466,8 @@ function byteRanges(
   }
   const chunkSize = Math.max(1, chunk ?? 65536);
   if (total - tail.byteLength > chunkSize) {
-    return new Response(partsStream(file, parts, tail, chunkSize), init);
+    const pieces = parts.flatMap((part): Piece[] => [part.head, part]);
+    return new Response(fileStream(file, [...pieces, tail], chunkSize), init);
   }
   // Small: read at once, as a single chunk is.
   const body = new Uint8Array(total);
@@ -468,63 +487,6 @@ function byteRanges(
   }
   body.set(tail, at);
   return new Response(body, init);
-}
-
-/**
- * The parts of a `multipart/byteranges` body read from `file` in chunks,
- * then `tail`; the file is closed at the end, on error, and when the reader
- * cancels.
- */
-function partsStream(
-  file: Deno.FsFile,
-  parts: BytePart[],
-  tail: Uint8Array,
-  chunkSize: number,
-): ReadableStream<Uint8Array> {
-  const chunks = partChunks(file, parts, tail, chunkSize);
-  const close = () => {
-    try {
-      file.close();
-    } catch { /* already closed */ }
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const next = await chunks.next();
-        if (next.done) {
-          close();
-          controller.close();
-        } else controller.enqueue(next.value);
-      } catch (error) {
-        close();
-        controller.error(error);
-      }
-    },
-    cancel: close,
-  }, { highWaterMark: 0 });
-}
-
-/** The chunks of {@linkcode partsStream}, one at a time. */
-async function* partChunks(
-  file: Deno.FsFile,
-  parts: BytePart[],
-  tail: Uint8Array,
-  chunkSize: number,
-): AsyncGenerator<Uint8Array> {
-  for (const part of parts) {
-    yield part.head;
-    await file.seek(part.start, Deno.SeekMode.Start);
-    for (let remaining = part.length; remaining > 0;) {
-      const buffer = new Uint8Array(Math.min(chunkSize, remaining));
-      const n = await file.read(buffer);
-      if (n === null || n === 0) {
-        throw new Error("File shrank while it was being sent");
-      }
-      remaining -= n;
-      yield buffer.subarray(0, n);
-    }
-  }
-  yield tail;
 }
 
 /**
