@@ -56,7 +56,7 @@
 import { HttpError } from "./_message/errors.ts";
 import type { RequestLimits } from "./_message/limits.ts";
 import { Request } from "./_message/request.ts";
-import type { Session } from "./_session/session.ts";
+import { hex, ID_PATTERN, newId, type Session } from "./_session/session.ts";
 import { type DualMiddleware, middlewareEntry } from "./_handler.ts";
 import { timingSafeEqual } from "./_security/timing_safe_equal.ts";
 
@@ -111,9 +111,8 @@ const CROSS_ORIGIN = "Cross-origin request refused";
 const BAD_TOKEN = "Missing or wrong CSRF token";
 /** Where the session keeps its token secret. */
 const SECRET_KEY = "pesto.csrf";
-/** 32 random bytes (256 bits), as 64 lowercase hex digits. */
+/** A secret's length: 32 random bytes (256 bits), as 64 hex digits. */
 const SECRET_BYTES = 32;
-const SECRET_PATTERN = /^[0-9a-f]{64}$/;
 /** A token: a 32-byte pad, then the secret XOR the pad, in hex. */
 const TOKEN_PATTERN = /^[0-9a-f]{128}$/;
 
@@ -281,7 +280,7 @@ function tokenOf(request: Request): string {
   const session = sessionOf(request, "Cannot make a CSRF token");
   let secret = secretOf(session);
   if (secret === undefined) {
-    secret = hex(crypto.getRandomValues(new Uint8Array(SECRET_BYTES)));
+    secret = newId(); // 256 random bits, as 64 hex digits
     session.set(SECRET_KEY, secret);
   }
   return mask(secret);
@@ -380,7 +379,7 @@ function sessionOf(request: Request, what: string): Session {
 /** The session's secret, when it has a well-formed one. */
 function secretOf(session: Session): string | undefined {
   const secret = session.get(SECRET_KEY);
-  return typeof secret === "string" && SECRET_PATTERN.test(secret)
+  return typeof secret === "string" && ID_PATTERN.test(secret)
     ? secret
     : undefined;
 }
@@ -425,15 +424,4 @@ function unmask(token: string): string | undefined {
     secret[i] = pad ^ masked;
   }
   return hex(secret);
-}
-
-const HEX = Array.from(
-  { length: 256 },
-  (_, i) => i.toString(16).padStart(2, "0"),
-);
-
-function hex(bytes: Uint8Array): string {
-  let out = "";
-  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]];
-  return out;
 }

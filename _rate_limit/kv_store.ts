@@ -1,6 +1,7 @@
 // The Deno KV rate limit store.
 import { KvDatabase } from "../_session/kv_database.ts";
 import { isBusy, pause } from "../_session/kv_busy.ts";
+import { hex } from "../_session/session.ts";
 import type { RateLimitHit, RateLimitStore } from "./store.ts";
 
 /** Options of {@linkcode KvRateLimitStore}. */
@@ -54,11 +55,7 @@ async function storedKey(key: string): Promise<string> {
     "SHA-256",
     new TextEncoder().encode(key),
   );
-  let hex = "";
-  for (const byte of new Uint8Array(digest)) {
-    hex += byte.toString(16).padStart(2, "0");
-  }
-  return "sha256:" + hex;
+  return "sha256:" + hex(new Uint8Array(digest));
 }
 
 /**

@@ -218,9 +218,12 @@ export function rateLimit(options: RateLimitOptions): DualMiddleware {
       `Cannot limit rates: onLimited must be a function, not ${typeof onLimited}`,
     );
   }
-  const onError = options.onError ?? (() => {});
+
   const timeout = timeoutOption(options.timeout, "rate limit store");
-  const health = new StoreHealth("Rate limit store");
+  const health = new StoreHealth(
+    "Rate limit store",
+    options.onError ?? (() => {}),
+  );
   const policy = `${policyItem};q=${limit};w=${Math.ceil(window / 1000)}`;
   const prefix = name + ":";
 
@@ -236,17 +239,14 @@ export function rateLimit(options: RateLimitOptions): DualMiddleware {
     if (id === undefined) return next(raw, info);
     let count: number, resetIn: number;
     try {
-      const hit = store.hit(prefix + id, window);
-      hit.catch(() => {}); // a late failure after the timeout is not unhandled
       ({ count, resetIn } = await withTimeout(
-        hit,
+        store.hit(prefix + id, window),
         timeout,
         "The rate limit store",
       ));
       health.answered();
     } catch (error) {
       health.failed(error);
-      onError(error);
       return new HttpError(
         503,
         "Service unavailable for a moment: try again shortly",

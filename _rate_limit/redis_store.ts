@@ -74,7 +74,6 @@ return {count, ttl}`;
  */
 export class RedisRateLimitStore implements RateLimitStore {
   #connection: RedisConnection;
-  #options: RedisRateLimitStoreOptions;
   #prefix: string;
 
   /**
@@ -102,7 +101,6 @@ export class RedisRateLimitStore implements RateLimitStore {
    * ```
    */
   constructor(options: RedisRateLimitStoreOptions = {}) {
-    this.#options = options;
     this.#prefix = options.prefix ?? "pesto_rate_limit:";
     this.#connection = new RedisConnection(options.client, {
       url: options.url ?? "redis://127.0.0.1:6379",

@@ -5,11 +5,16 @@
 /** Tracks one store's outages and says when one starts and ends. */
 export class StoreHealth {
   #name: string;
+  #onError: (error: unknown) => void;
   #downSince: number | undefined;
 
-  /** @param name What the log lines call the store. */
-  constructor(name: string) {
+  /**
+   * @param name What the log lines call the store.
+   * @param onError Called with every failure (the user's `onError`).
+   */
+  constructor(name: string, onError: (error: unknown) => void) {
     this.#name = name;
+    this.#onError = onError;
     this.#downSince = undefined;
   }
 
@@ -23,8 +28,11 @@ export class StoreHealth {
     );
   }
 
-  /** The store failed: starts an outage, with one line. */
+  /**
+   * The store failed: tells `onError`, and starts an outage with one line.
+   */
   failed(error: unknown): void {
+    this.#onError(error);
     if (this.#downSince !== undefined) return;
     this.#downSince = performance.now();
     const why = error instanceof Error ? error.message : String(error);

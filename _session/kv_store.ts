@@ -166,7 +166,6 @@ export class KvSessionStore implements SessionStore {
     const done = this.#database.open().then((kv) =>
       whileBusy(() => operation(kv))
     );
-    done.catch(() => {}); // a late failure after the timeout is not unhandled
     return withTimeout(done, this.#timeout, "The KV session store");
   }
 

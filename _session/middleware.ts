@@ -134,8 +134,11 @@ export function sessionMiddleware(
   );
   const touchInterval = options.touchInterval ?? 60_000;
   const now = options.now ?? Date.now;
-  const onError = options.onError ?? (() => {});
-  const health = new StoreHealth("Session store");
+
+  const health = new StoreHealth(
+    "Session store",
+    options.onError ?? (() => {}),
+  );
   const cookieDefaults: CookieOptions = { httpOnly: true, sameSite: "Lax" };
   // Check the name and attributes now, not on the first request.
   new Cookie(cookieName, "x", { secure: true, path: "/", ...options.cookie });
@@ -166,7 +169,6 @@ export function sessionMiddleware(
         health.answered();
       } catch (error) {
         health.failed(error);
-        onError(error);
         // Served as usual unless it reads `request.session`: then a 503.
         sharedOf(record).sessionUnavailable = unavailable();
         return await next(raw, info);
@@ -219,7 +221,6 @@ export function sessionMiddleware(
       if (dropped || changed) health.answered();
     } catch (error) {
       health.failed(error);
-      onError(error);
       response.body?.cancel().catch(() => {});
       return unavailable().toResponse();
     }

@@ -75,7 +75,6 @@ export interface RedisSessionStoreOptions {
  */
 export class RedisSessionStore implements SessionStore {
   #connection: RedisConnection;
-  #options: RedisSessionStoreOptions;
   #prefix: string;
   #now: () => number;
   #timeout: number;
@@ -106,7 +105,6 @@ export class RedisSessionStore implements SessionStore {
    * ```
    */
   constructor(options: RedisSessionStoreOptions = {}) {
-    this.#options = options;
     this.#prefix = options.prefix ?? "pesto_session:";
     this.#now = options.now ?? Date.now;
     this.#timeout = timeoutOption(options.timeout, "Redis session store");
@@ -219,7 +217,6 @@ export class RedisSessionStore implements SessionStore {
     const sent = this.#connection.client().then((client) =>
       client.sendCommand(args)
     );
-    sent.catch(() => {}); // a late failure after the timeout is not unhandled
     return withTimeout(sent, this.#timeout, "The Redis session store");
   }
 

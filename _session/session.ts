@@ -57,21 +57,25 @@ export interface SessionStore {
   close?(): Promise<void>;
 }
 
-/** What a session id looks like. */
+/** What a session id (or a CSRF secret) looks like: 64 hex digits. */
 export const ID_PATTERN = /^[0-9a-f]{64}$/;
 
-/** A new session id: 256 random bits as 64 lowercase hex digits. */
-function newId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  let out = "";
-  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]];
-  return out;
+/** 256 random bits as 64 lowercase hex digits: a session id, a secret. */
+export function newId(): string {
+  return hex(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 const HEX = Array.from(
   { length: 256 },
   (_, i) => i.toString(16).padStart(2, "0"),
 );
+
+/** `bytes` as lowercase hex digits. */
+export function hex(bytes: Uint8Array): string {
+  let out = "";
+  for (let i = 0; i < bytes.length; i++) out += HEX[bytes[i]];
+  return out;
+}
 
 /** What the middleware reads of a session, kept out of the public API. */
 export interface SessionState {
@@ -96,7 +100,7 @@ export interface Flash {
  * data: `get`, `has`, `keys`, `size` and `delete` do not see it, and `set`
  * refuses it.
  */
-export const FLASH_KEY = "pesto.flashes";
+const FLASH_KEY = "pesto.flashes";
 
 function flashesIn(data: SessionData): Flash[] {
   const list = data[FLASH_KEY];
@@ -541,7 +545,7 @@ export class Session {
   }
 }
 
-export function isRecord(value: unknown): value is SessionRecord {
+function isRecord(value: unknown): value is SessionRecord {
   if (typeof value !== "object" || value === null) return false;
   const record = value as Record<string, unknown>;
   const data = record.data;

@@ -3,13 +3,15 @@
 
 /**
  * `operation`, or a `Deno.errors.TimedOut` once `ms` have passed (the
- * operation is then left to finish or fail on its own).
+ * operation is then left to finish or fail on its own: a late failure is
+ * not an unhandled rejection).
  */
 export function withTimeout<T>(
   operation: Promise<T>,
   ms: number,
   what: string,
 ): Promise<T> {
+  operation.catch(() => {});
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(
