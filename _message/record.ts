@@ -69,8 +69,6 @@ export interface RecordOverrides {
   host?: string | null;
   /** The decoded script name the request is mounted under. */
   scriptName?: string;
-  /** The client address (from a trusted proxy's headers). */
-  remoteAddr?: string;
 }
 
 /** Everything the library knows of one web request. */
@@ -227,7 +225,7 @@ function adopt(
     ? parent.host
     : undefined;
   record.scriptName = overrides.scriptName ?? parent.scriptName;
-  record.remoteAddr = overrides.remoteAddr ?? parent.remoteAddr;
+  record.remoteAddr = parent.remoteAddr;
   record.shared = shared;
 }
 /**

@@ -89,6 +89,9 @@ export function useXForwarded(
       return new HttpError(400, "Malformed X-Forwarded-Host header")
         .toResponse();
     }
+    // The client, for every request this one becomes (derived, or passed
+    // on without the info below, as fromFetch() does).
+    if (client !== undefined) record.remoteAddr = client;
     let request = raw;
     if (forwardedHost !== undefined || scheme !== undefined) {
       const rewrite = (text: string) => {
@@ -122,9 +125,13 @@ export function useXForwarded(
       }
       request = deriveRequest(raw, url, overrides, { headers: newHeaders });
     }
+    // For a fetch handler of the user's. (Deno's info keeps `completed` on
+    // its prototype: a spread would lose it.)
     const nextInfo = client === undefined ? info : {
-      ...info,
       remoteAddr: { transport: "tcp" as const, hostname: client, port: 0 },
+      get completed() {
+        return info!.completed;
+      },
     };
     return await next(request, nextInfo);
   }, "useXForwarded()");

@@ -456,6 +456,51 @@ Deno.test("useXForwarded() believes trusted proxies only", async (t) => {
       else assert.deepEqual(await r.json(), expected);
     });
   }
+  await t.step("the client stays the client in apps further in", async () => {
+    // Through fromFetch() and mount(), which go on with the request alone.
+    const inner = new DispatcherApp();
+    inner.match("/who", "GET", (request) => new Response(request.remoteAddr));
+    const outer = new DispatcherApp();
+    outer.match("/who", "GET", (request) => new Response(request.remoteAddr));
+    outer.match("/sub/<rest:path>", "GET", fromFetch(mount({ "/sub": inner })));
+    const front = compose(useXForwarded({ trusted: ["10.0.0.1"] }))(outer);
+    for (const path of ["/who", "/sub/who"]) {
+      const r = await front(
+        new Request(`http://backend:8000${path}`, {
+          headers: { "X-Forwarded-For": "203.0.113.9" },
+        }),
+        info("10.0.0.1"),
+      );
+      assert.equal(await r.text(), "203.0.113.9", path);
+    }
+  });
+  await t.step(
+    "a fetch handler further in gets the client and completed",
+    async () => {
+      const front = compose(useXForwarded({ trusted: ["10.0.0.1"] }))({
+        fetch: (_request: Request, served?: Deno.ServeHandlerInfo) =>
+          Response.json({
+            client: (served?.remoteAddr as Deno.NetAddr).hostname,
+            completed: served?.completed instanceof Promise,
+          }),
+      });
+      // As Deno's: the members on the prototype.
+      const served = Object.create({
+        remoteAddr: { transport: "tcp", hostname: "10.0.0.1", port: 5000 },
+        completed: Promise.resolve(),
+      }) as Deno.ServeHandlerInfo;
+      const r = await front(
+        new Request("http://backend:8000/", {
+          headers: { "X-Forwarded-For": "203.0.113.9" },
+        }),
+        served,
+      );
+      assert.deepEqual(await r.json(), {
+        client: "203.0.113.9",
+        completed: true,
+      });
+    },
+  );
   await t.step("without connection info nothing changes", async () => {
     const r = await fetch(
       new Request("http://backend:8000/p", {
