@@ -24,13 +24,14 @@
 // request reaches runs what waits for its response to be sent (`afterSent`).
 import { requestContext } from "./_runtime/async_context.ts";
 import { releaseSentBody } from "./_runtime/sent_body.ts";
-import { hostHeader, noteServerRequest } from "./_runtime/served_request.ts";
+import { noteServerRequest } from "./_runtime/served_request.ts";
 import { isValidHost } from "./_http/path.ts";
 import { HttpError } from "./_message/errors.ts";
 import { cancelUnreadBody } from "./_message/body.ts";
 import type { RequestLimits } from "./_message/limits.ts";
 import {
   ensureRecord,
+  hostOf,
   recordOf,
   type RequestRecord,
   responseKnown,
@@ -442,31 +443,30 @@ export function toHandler(
       }`,
     );
   }
-  const limits = options.limits;
-  let first = !isMade(handler);
-  const run = handler as Handler<[]>;
+  const run = asHandler(handler as Handler<[]>);
+  return pestoEntry(options, (request) => runHandler(run, request, options));
+}
+
+/**
+ * The fetch entry of a Pesto app: `run` gets the Pesto `Request`, unless
+ * the `Host` is malformed (a 400, rendered by `errorPage` when set).
+ */
+export function pestoEntry(
+  options: ToHandlerOptions,
+  run: (request: Request) => globalThis.Response | Promise<globalThis.Response>,
+): DualHandler {
   return fetchEntry((raw, info, record) => {
-    const host = record.host !== undefined
-      ? record.host
-      : record.host = hostHeader(raw);
-    const request = new Request(raw, { limits, info });
+    const host = hostOf(raw, record);
+    const request = new Request(raw, { limits: options.limits, info });
     if (host !== null && host !== "" && !isValidHost(host)) {
       return malformedHost(request, options);
     }
-    if (first) {
-      first = false;
-      return runHandler(
-        (r: Request) => watchFirstCall(run, r, []),
-        request,
-        options,
-      );
-    }
-    return runHandler(run, request, options);
+    return run(request);
   });
 }
 
 /** The answer to a malformed `Host` header (an error page, when set). */
-export function malformedHost(
+function malformedHost(
   request: Request,
   options: ToHandlerOptions,
 ): globalThis.Response | Promise<globalThis.Response> {

@@ -12,7 +12,7 @@
 // is sent, and `vars`. So a form a middleware read is the form the mounted
 // app reads, and cleanups run once.
 import type { MultiDict } from "../multidict.ts";
-import { isServerRequest } from "../_runtime/served_request.ts";
+import { hostHeader, isServerRequest } from "../_runtime/served_request.ts";
 import type { Session } from "../_session/session.ts";
 import type { FormValue } from "./upload.ts";
 
@@ -157,6 +157,19 @@ export function ownsBody(
 /** What `record` shares with derived requests. */
 export function sharedOf(record: RequestRecord): SharedState {
   return record.shared ??= new SharedState();
+}
+
+/**
+ * The Host the request is read with, read from `raw` once per record (a
+ * derived request's record may hold another: see `RecordOverrides.host`).
+ */
+export function hostOf(
+  raw: globalThis.Request,
+  record: RequestRecord,
+): string | null {
+  return record.host !== undefined
+    ? record.host
+    : record.host = hostHeader(raw);
 }
 
 /**

@@ -7,7 +7,7 @@
 import { MultiDict } from "../multidict.ts";
 import { parseCookieHeader } from "../cookies.ts";
 import { isReleased, release } from "../_runtime/release.ts";
-import { hostHeader, requestHeader } from "../_runtime/served_request.ts";
+import { requestHeader } from "../_runtime/served_request.ts";
 import { preferredMediaType } from "../_http/accept.ts";
 import { decoderFor } from "../_http/charset.ts";
 import {
@@ -31,6 +31,7 @@ import {
   beforeRequestDone,
   type BodyRead,
   ensureRecord,
+  hostOf,
   ownsBody,
   type RequestRecord,
   sharedOf,
@@ -258,9 +259,7 @@ export class Request {
   get #parsed(): Target {
     if (this.#target !== undefined) return this.#target;
     const record = this.#record;
-    const host = record.host !== undefined
-      ? record.host
-      : record.host = hostHeader(this.#raw);
+    const host = hostOf(this.#raw, record);
     return this.#target = parseTarget(record.url ?? this.#raw.url, host);
   }
 

@@ -1,8 +1,7 @@
 // `mount()`: several apps under path prefixes (Pesto's `mount_app`).
-import { hostHeader } from "../_runtime/served_request.ts";
 import { parseTarget } from "../_http/path.ts";
 import { unreadableTarget } from "../_message/errors.ts";
-import { deriveRequest } from "../_message/record.ts";
+import { deriveRequest, hostOf } from "../_message/record.ts";
 import { Response } from "../_message/response.ts";
 import {
   asFetch,
@@ -64,10 +63,7 @@ export function mount(
   return fetchEntry(async (raw, info, record) => {
     let target;
     try {
-      target = parseTarget(
-        raw.url,
-        record.host !== undefined ? record.host : hostHeader(raw),
-      );
+      target = parseTarget(raw.url, hostOf(raw, record));
     } catch (error) {
       return unreadableTarget(error);
     }

@@ -1,20 +1,17 @@
 // The dispatcher: `DispatcherApp` maps URL patterns to handlers through
 // the compiled router, and builds URLs back from them. The public face is
 // dispatch.ts.
-import { hostHeader } from "../_runtime/served_request.ts";
-import { isValidHost } from "../_http/path.ts";
 import { HttpError, MethodNotAllowed } from "../_message/errors.ts";
 import { kSetLimits, Request } from "../_message/request.ts";
 import { kWithoutBody, Response } from "../_message/response.ts";
 import type { RequestLimits } from "../_message/limits.ts";
 import {
   type DualHandler,
-  fetchEntry,
   type FetchHandlerNeedsFromFetch,
   type Handler,
   type HandlerResult,
   isMade,
-  malformedHost,
+  pestoEntry,
   renderErrorPage,
   runHandler,
   type ToHandlerOptions,
@@ -169,6 +166,10 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
       custom[name] = checkConverter(name, converter);
     }
     this.#converters = { ...BUILTIN_CONVERTERS, ...custom };
+    this.fetch = pestoEntry(
+      options as ToHandlerOptions,
+      (request) => this.#run(request),
+    );
   }
 
   /**
@@ -190,16 +191,7 @@ export class DispatcherApp<C extends Record<string, Converter<any>> = {}> {
    * assert.equal(await (await fetch(new Request("http://x/"))).text(), "home");
    * ```
    */
-  readonly fetch: DualHandler = fetchEntry((raw, info, record) => {
-    const host = record.host !== undefined
-      ? record.host
-      : record.host = hostHeader(raw);
-    const request = new Request(raw, { limits: this.#options.limits, info });
-    if (host !== null && host !== "" && !isValidHost(host)) {
-      return malformedHost(request, this.#options as ToHandlerOptions);
-    }
-    return this.#run(request);
-  });
+  readonly fetch: DualHandler;
 
   /**
    * Dispatches a request: finds the route, runs its handler with the
