@@ -54,8 +54,5 @@ export type {
   EventStreamSource,
   ServerSentEvent,
 } from "./_message/event_stream.ts";
-export {
-  escapeHtml,
-  type ReplaceOptions,
-  Response,
-} from "./_message/response.ts";
+export { escapeHtml } from "./_message/html.ts";
+export { type ReplaceOptions, Response } from "./_message/response.ts";

@@ -76,7 +76,7 @@ const DEFAULT_CONTENT_TYPE = "text/html; charset=UTF-8";
 // given in a response init is converted and checked character by character
 // (about 200 ns a response here).
 const WEB_TEXT = "text/plain;charset=UTF-8";
-export const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
+const NULL_BODY_STATUS = new Set([101, 103, 204, 205, 304]);
 const encoder = new TextEncoder();
 
 // The callbacks given to the constructor by modifiers, under a private key

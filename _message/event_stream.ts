@@ -50,7 +50,7 @@ export interface EventStreamOptions {
 }
 
 /** The comment sent by `keepAlive`. */
-export const KEEP_ALIVE = ": keep-alive\n\n";
+const KEEP_ALIVE = ": keep-alive\n\n";
 
 const encoder = new TextEncoder();
 
@@ -60,7 +60,7 @@ const encoder = new TextEncoder();
  * NUL: browsers ignore such an id), and for a `retry` that is not a
  * non-negative integer.
  */
-export function encodeEvent(event: ServerSentEvent | string): string {
+function encodeEvent(event: ServerSentEvent | string): string {
   if (typeof event === "string") return dataLines(event) + "\n";
   if (typeof event !== "object" || event === null) {
     throw new TypeError(

@@ -160,11 +160,6 @@ function interpolate(value: unknown): string {
       "Cannot interpolate a promise into html: await it first",
     );
   }
-  if (Array.isArray(value)) {
-    let out = "";
-    for (const item of value) out += interpolate(item);
-    return out;
-  }
   if (typeof value === "object" && Symbol.iterator in value) {
     let out = "";
     for (const item of value as Iterable<unknown>) out += interpolate(item);
@@ -216,7 +211,11 @@ export function raw(text: string): Html {
 export function escapeHtml(text: string): string {
   // Most text has nothing to escape: skip the replace and its callback.
   if (!NEEDS_ESCAPE.test(text)) return text;
-  return text.replace(ESCAPED, (c) => HTML_ESCAPES[c]);
+  return text.replace(ESCAPED, escapeOne);
+}
+
+function escapeOne(c: string): string {
+  return HTML_ESCAPES[c];
 }
 
 const NEEDS_ESCAPE = /[&<>"']/;

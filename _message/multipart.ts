@@ -27,7 +27,7 @@ import {
   spoolFailure,
   spoolWorks,
   UploadContent,
-  writeAll,
+  writeSpool,
 } from "./upload.ts";
 
 type Limits = Readonly<Required<RequestLimits>>;
@@ -196,9 +196,7 @@ class FileSink implements Sink {
     if (this.#size > this.#limit.value) throw tooLarge("File", this.#limit);
     if (this.#discarding) return;
     if (this.#file) {
-      return writeAll(this.#file, bytes).catch((error) => {
-        throw spoolFailure(error);
-      });
+      return writeSpool(this.#file, bytes);
     }
     this.#chunks.push(bytes);
     if (this.#size > this.#memory) return this.#spill();
@@ -226,9 +224,7 @@ class FileSink implements Sink {
     const chunks = this.#chunks;
     this.#chunks = [];
     const joined = concat(chunks, this.#size);
-    await writeAll(file, joined).catch((error) => {
-      throw spoolFailure(error);
-    });
+    await writeSpool(file, joined);
     if (chunks.length > 1 && this.#parser.releasing) release(joined);
   }
 

@@ -26,9 +26,6 @@ import {
 } from "./event_stream.ts";
 import { escapeHtml } from "./html.ts";
 
-// Escaping lives with the html template; its export stays here too.
-export { escapeHtml };
-
 /**
  * The key of what runs once a response is sent, on a response that has
  * `onClose` callbacks: a function for a response without a body (nothing

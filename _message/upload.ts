@@ -87,9 +87,7 @@ export class FileUpload {
   #memory(): Uint8Array {
     const bytes = this.#content.bytes;
     if (bytes === undefined) {
-      throw new Deno.errors.NotFound(
-        "The upload was released once its response was sent: read or save() it in the handler",
-      );
+      throw new Deno.errors.NotFound(RELEASED);
     }
     return bytes;
   }
@@ -360,9 +358,7 @@ function explainSpoolFailure(error: unknown, memoryLimit: number): void {
   if (explained) return;
   explained = true;
   const dir = tempDirectory();
-  const why = error instanceof Error
-    ? `${error.name}: ${error.message}`
-    : error;
+  const why = describe(error);
   console.error(
     `Pesto: an upload over maxFileMemorySize (${memoryLimit} bytes) could ` +
       `not be written to a temporary file in ${dir} (${why}). Uploads are ` +
@@ -386,17 +382,13 @@ let diskFailingSince: number | undefined;
  * directory and the cause when such failures start.
  */
 export function spoolFailure(error: unknown): unknown {
-  if (
-    error instanceof Deno.errors.NotCapable ||
-    error instanceof Deno.errors.PermissionDenied
-  ) return error;
+  if (isPermissionError(error)) return error;
   if (diskFailingSince === undefined) {
     diskFailingSince = performance.now();
-    const why = error instanceof Error
-      ? `${error.name}: ${error.message}`
-      : String(error);
     console.error(
-      `Pesto: uploads cannot be spooled to ${tempDirectory()} (${why}): ` +
+      `Pesto: uploads cannot be spooled to ${tempDirectory()} (${
+        describe(error)
+      }): ` +
         `uploads over maxFileMemorySize get 503 until it works again`,
     );
   }
@@ -439,10 +431,7 @@ export async function createSpoolFile(memoryLimit: number): Promise<
   try {
     path = await Deno.makeTempFile({ prefix: "pesto-upload-" });
   } catch (error) {
-    if (
-      error instanceof Deno.errors.NotCapable ||
-      error instanceof Deno.errors.PermissionDenied
-    ) explainSpoolFailure(error, memoryLimit);
+    if (isPermissionError(error)) explainSpoolFailure(error, memoryLimit);
     throw error;
   }
   live.add(path);
@@ -482,22 +471,43 @@ export async function removeSpoolFile(path: string): Promise<void> {
  */
 function spooledReadFailure(path: string, error: unknown): unknown {
   if (!live.has(path)) {
-    return new Deno.errors.NotFound(
-      "The upload was released once its response was sent: read or save() it in the handler",
-      { cause: error },
-    );
+    return new Deno.errors.NotFound(RELEASED, { cause: error });
   }
   return spoolFailure(error);
 }
 
-/** Writes all of `bytes` to `file`. */
-export async function writeAll(
+/**
+ * Writes all of `bytes` to a spool file; a failure is told as
+ * `spoolFailure` tells it.
+ */
+export async function writeSpool(
   file: Deno.FsFile,
   bytes: Uint8Array,
 ): Promise<void> {
-  for (let offset = 0; offset < bytes.byteLength;) {
-    offset += await file.write(bytes.subarray(offset));
+  try {
+    for (let offset = 0; offset < bytes.byteLength;) {
+      offset += await file.write(bytes.subarray(offset));
+    }
+  } catch (error) {
+    throw spoolFailure(error);
   }
+}
+
+/** What a read of a released upload says. */
+const RELEASED =
+  "The upload was released once its response was sent: read or save() it in the handler";
+
+/** A missing permission: a mistake in how the app runs, not a disk fault. */
+function isPermissionError(error: unknown): boolean {
+  return error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.PermissionDenied;
+}
+
+/** An error as the log lines name it. */
+function describe(error: unknown): string {
+  return error instanceof Error
+    ? `${error.name}: ${error.message}`
+    : String(error);
 }
 
 /** A value of a parsed form: text, or an uploaded file. */
