@@ -301,9 +301,18 @@ function settle(
   });
 }
 
+/** Whether the request has cleanups waiting for its response. */
+function cleanupsPending(
+  raw: globalThis.Request,
+  record: RequestRecord,
+): boolean {
+  return raw.method !== "GET" && raw.method !== "HEAD" &&
+    responseKnown(record);
+}
+
 /** No response will come: the cleanups run on the next turn. */
 function failedEntry(record: RequestRecord, raw: globalThis.Request): void {
-  if (raw.method !== "GET" && raw.method !== "HEAD" && responseKnown(record)) {
+  if (cleanupsPending(raw, record)) {
     setTimeout(() => void runRequestCleanups(record), 0);
   }
 }
@@ -334,8 +343,7 @@ function afterSent(
   // server, it is read and dropped, and the client gets the answer. (A 2xx
   // answer may still be reading it: streaming it back, say.)
   if (response.status >= 300) cancelUnreadBody(raw);
-  const cleanup = raw.method !== "GET" && raw.method !== "HEAD" &&
-    responseKnown(record);
+  const cleanup = cleanupsPending(raw, record);
   const info = record.info;
   // A web response may have been cloned unseen, and a clone shares the
   // runtime's bytes: only a Pesto response never cloned (up to the moment it

@@ -115,9 +115,10 @@ function decodeComponent(
 /**
  * Percent-decodes `text` into bytes (a `%` without two hex digits is the
  * byte `%`) and decodes them with `decoder`. Literal chars are bytes too
- * when `fromBytes`; otherwise one past ASCII is kept as it is.
+ * (their low byte) when `fromBytes`; otherwise one past ASCII is kept as it
+ * is.
  */
-function decodeBytes(
+export function decodeBytes(
   text: string,
   decoder: TextDecoder,
   fromBytes: boolean,

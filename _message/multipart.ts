@@ -7,6 +7,7 @@ import { MultiDict } from "../multidict.ts";
 import { release } from "../_runtime/release.ts";
 import { requestHeader } from "../_runtime/served_request.ts";
 import { decoderFor, parseHeaderParams } from "../_http/charset.ts";
+import { decodeBytes } from "../_http/query.ts";
 import { RequestParseError } from "./errors.ts";
 import {
   checkDeclaredLength,
@@ -597,6 +598,9 @@ class MultipartParser {
  * (RFC 5322 section 2.2.3). A block that starts with one is malformed.
  */
 function unfold(lines: string[]): string[] {
+  if (!lines.some((line) => line[0] === " " || line[0] === "\t")) {
+    return lines; // the usual case: nothing folded, nothing to copy
+  }
   const out: string[] = [];
   for (const line of lines) {
     if (line[0] !== " " && line[0] !== "\t") {
@@ -653,13 +657,5 @@ function extendedValue(value: string | undefined): string | undefined {
   } catch {
     return undefined;
   }
-  const bytes: number[] = [];
-  const text = match[2];
-  for (let i = 0; i < text.length; i++) {
-    if (text[i] === "%" && /^[0-9A-Fa-f]{2}$/.test(text.slice(i + 1, i + 3))) {
-      bytes.push(parseInt(text.slice(i + 1, i + 3), 16));
-      i += 2;
-    } else bytes.push(text.charCodeAt(i) & 0xff);
-  }
-  return decoder.decode(new Uint8Array(bytes));
+  return decodeBytes(match[2], decoder, true);
 }

@@ -184,11 +184,7 @@ export function deriveRequest(
   overrides: RecordOverrides = {},
   init: RequestInit = {},
 ): globalThis.Request {
-  const parent = ensureRecord(raw);
-  const shared = sharedOf(parent);
-  shared.source ??= raw;
-  const bodyRead = shared.body?.bytes !== undefined ||
-    shared.body?.multipart !== undefined;
+  const { parent, shared, bodyRead } = parentOf(raw);
   const derived = new globalThis.Request(url, {
     method: raw.method,
     headers: raw.headers,
@@ -204,11 +200,7 @@ export function deriveRequest(
  * `raw`'s (teed), unless the library already read it.
  */
 export function cloneRequest(raw: globalThis.Request): globalThis.Request {
-  const parent = ensureRecord(raw);
-  const shared = sharedOf(parent);
-  shared.source ??= raw;
-  const bodyRead = shared.body?.bytes !== undefined ||
-    shared.body?.multipart !== undefined;
+  const { parent, shared, bodyRead } = parentOf(raw);
   const clone = bodyRead
     ? new globalThis.Request(raw.url, {
       method: raw.method,
@@ -218,6 +210,21 @@ export function cloneRequest(raw: globalThis.Request): globalThis.Request {
   // A teed body's chunks are seen by both branches: never released.
   adopt(clone, parent, shared, { host: parent.host }, false);
   return clone;
+}
+
+/**
+ * What a copy of `raw` shares: its record, the shared state, and whether
+ * the library already read the body.
+ */
+function parentOf(
+  raw: globalThis.Request,
+): { parent: RequestRecord; shared: SharedState; bodyRead: boolean } {
+  const parent = ensureRecord(raw);
+  const shared = sharedOf(parent);
+  shared.source ??= raw;
+  const bodyRead = shared.body?.bytes !== undefined ||
+    shared.body?.multipart !== undefined;
+  return { parent, shared, bodyRead };
 }
 
 function adopt(

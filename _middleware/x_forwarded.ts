@@ -17,10 +17,13 @@ export interface XForwardedOptions {
 
 const PROTO = /^https?$/i;
 
+/** The items of a comma-separated header, trimmed, empty ones dropped. */
+function listItems(value: string): string[] {
+  return value.split(",").map((s) => s.trim()).filter((s) => s);
+}
+
 function lastItem(value: string | null): string | undefined {
-  if (value === null) return undefined;
-  const items = value.split(",").map((s) => s.trim()).filter((s) => s);
-  return items.at(-1);
+  return value === null ? undefined : listItems(value).at(-1);
 }
 
 /**
@@ -74,9 +77,7 @@ export function useXForwarded(
     const ssl = headers.get("x-forwarded-ssl");
     let client: string | undefined;
     if (forwardedFor !== null) {
-      const chain = forwardedFor.split(",").map((s) => s.trim()).filter((s) =>
-        s
-      );
+      const chain = listItems(forwardedFor);
       for (let i = chain.length - 1; i >= 0; i--) {
         client = chain[i];
         if (!trusted.has(client)) break;
