@@ -52,6 +52,16 @@ export function latin1(bytes: Uint8Array): string {
 }
 
 /**
+ * The `charset` parameter of a `Content-Type` value, when it has one made of
+ * the characters charset names use; `undefined` otherwise.
+ */
+export function charsetParam(contentType: string): string | undefined {
+  return CHARSET_PARAM.exec(contentType)?.[1];
+}
+
+const CHARSET_PARAM = /;\s*charset\s*=\s*"?([\w.:-]+)"?/i;
+
+/**
  * The parameters of a header value such as `Content-Type` or
  * `Content-Disposition` (`type; a=b; c="d \"e\""`): the lower-cased type and
  * the parameters by lower-cased name (the first of a repeated name wins).

@@ -9,7 +9,7 @@ import { parseCookieHeader } from "../cookies.ts";
 import { isReleased, release } from "../_runtime/release.ts";
 import { requestHeader } from "../_runtime/served_request.ts";
 import { preferredMediaType } from "../_http/accept.ts";
-import { decoderFor } from "../_http/charset.ts";
+import { charsetParam, decoderFor } from "../_http/charset.ts";
 import {
   encodePathText,
   isValidHost,
@@ -801,8 +801,7 @@ export class Request {
   get charset(): string {
     if (this.#charset === undefined) {
       const header = requestHeader(this.#raw, "content-type") ?? "";
-      this.#charset = /;\s*charset\s*=\s*"?([\w.:-]+)"?/i.exec(header)?.[1] ??
-        "UTF-8";
+      this.#charset = charsetParam(header) ?? "UTF-8";
     }
     return this.#charset;
   }

@@ -2,6 +2,7 @@
 // the temporary files that hold large uploads (made on demand, removed when
 // their request is done, and any left over removed when the process exits
 // normally). The public face is upload.ts.
+import { charsetParam } from "../_http/charset.ts";
 import { HttpError } from "./errors.ts";
 
 /** Options of `new FileUpload(content, options)`. */
@@ -179,8 +180,9 @@ export class FileUpload {
    */
   async text(): Promise<string> {
     const type = this.headers.get("content-type") ?? "";
-    const charset = /;\s*charset\s*=\s*"?([\w.:-]+)"?/i.exec(type)?.[1];
-    return new TextDecoder(charset ?? "utf-8").decode(await this.bytes());
+    return new TextDecoder(charsetParam(type) ?? "utf-8").decode(
+      await this.bytes(),
+    );
   }
 
   /**
