@@ -57,7 +57,11 @@ export function mount(
       );
     }
     const segments = prefix.split("/").filter((s) => s !== "");
-    return { segments, fetch: asFetch(app, `mount() at "${prefix}"`) };
+    return {
+      segments,
+      scriptName: "/" + segments.join("/"),
+      fetch: asFetch(app, `mount() at "${prefix}"`),
+    };
   }).sort((a, b) => b.segments.length - a.segments.length);
 
   return fetchEntry(async (raw, info, record) => {
@@ -67,16 +71,17 @@ export function mount(
     } catch (error) {
       return unreadableTarget(error);
     }
-    const segments = target.segments ??
-      target.path.split("/").filter((s) => s !== "");
+    // The encoded canonical path has one encoded segment per decoded one.
+    let split: string[] | undefined;
+    const encoded = () =>
+      split ??= target.path.split("/").filter((s) => s !== "");
+    const segments = target.segments ?? encoded();
     for (const entry of mounts) {
       const n = entry.segments.length;
       if (n > segments.length) continue;
       if (!entry.segments.every((s, i) => s === segments[i])) continue;
       if (n === 0) return await entry.fetch(raw, info);
-      // The encoded canonical path has one encoded segment per decoded one.
-      const encoded = target.path.split("/").filter((s) => s !== "");
-      const rest = encoded.slice(n).join("/");
+      const rest = encoded().slice(n).join("/");
       const path = "/" + rest +
         (target.trailingSlash && rest !== "" ? "/" : "");
       const url = `${target.scheme}://${target.host}${path}${
@@ -84,8 +89,7 @@ export function mount(
       }`;
       const derived = deriveRequest(raw, url, {
         url: record.url ?? raw.url,
-        scriptName: (record.scriptName ?? "") + "/" +
-          entry.segments.join("/"),
+        scriptName: (record.scriptName ?? "") + entry.scriptName,
       });
       return await entry.fetch(derived, info);
     }
