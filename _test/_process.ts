@@ -135,59 +135,119 @@ export interface PortServer {
   port: number;
   /** Its process id. */
   pid: number;
-  /** Stops it and releases its output. */
+  /** The process itself (to send it a signal, or wait for its exit). */
+  child: Deno.ChildProcess;
+  /** The lines of its standard output so far (the port's among them). */
+  out: string[];
+  /** The lines of its standard error so far (none when inherited). */
+  err: string[];
+  /** Stops it (if it still runs) and releases its output. */
   stop(): Promise<void>;
 }
 
 /** How {@linkcode startPortServer} runs its script. */
 export interface PortServerOptions {
-  /** `deno run` flags besides `--allow-all`. */
+  /** `deno run` flags (permissions among them). */
   flags?: string[];
   /** Arguments after the script. */
   args?: string[];
   /** Environment variables. */
   env?: Record<string, string>;
+  /** Where its standard error goes: kept in `err`, or inherited. */
+  stderr?: "piped" | "inherit";
+  /** How long to wait for the port, in ms. */
+  timeout?: number;
 }
 
 /**
- * Runs `script` with `deno run --allow-all`, its stderr inherited, and
- * waits for the port it prints as its first line of output.
+ * Runs `script` with `deno run` and `flags`, and waits for the port it
+ * prints on a line of its own (`8000` or `port 8000`). Its output is kept
+ * line by line while it runs.
  */
 export async function startPortServer(
   script: string,
   options: PortServerOptions = {},
 ): Promise<PortServer> {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-all",
-      ...options.flags ?? [],
-      script,
-      ...options.args ?? [],
-    ],
+    args: ["run", ...options.flags ?? [], script, ...options.args ?? []],
     env: options.env,
     stdout: "piped",
-    stderr: "inherit",
+    stderr: options.stderr ?? "inherit",
   }).spawn();
-  // The output is read through one reader, kept until the server stops:
-  // cancelling it early would break the pipe the server may still write to.
-  const output = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  const out: string[] = [];
+  const err: string[] = [];
+  let found: (port: number) => void;
+  const announced = new Promise<number>((resolve) => found = resolve);
+  const reading = Promise.all([
+    readLines(child.stdout, out, (line) => {
+      const port = /^(?:port )?(\d+)$/.exec(line.trim())?.[1];
+      if (port !== undefined) found(Number(port));
+    }),
+    options.stderr === "piped" ? readLines(child.stderr, err) : undefined,
+  ]).catch(() => {});
   const stop = async () => {
     await end(child);
-    await output.cancel().catch(() => {});
+    await reading;
   };
-  let text = "";
-  while (!text.includes("\n")) {
-    const { done, value } = await output.read();
-    if (done) break;
-    text += value;
-  }
-  const port = Number(text.split("\n")[0].trim());
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const port = await Promise.race([
+    announced,
+    reading.then(() => 0), // it ended first
+    new Promise<number>((resolve) => {
+      timer = setTimeout(() => resolve(0), options.timeout ?? 20_000);
+    }),
+  ]);
+  clearTimeout(timer);
   if (!(port > 0)) {
     await stop();
-    throw new Error(`${script} did not print its port`);
+    throw new Error(
+      `${script} did not print its port:\n${[...out, ...err].join("\n")}`,
+    );
   }
-  return { port, pid: child.pid, stop };
+  return { port, pid: child.pid, child, out, err, stop };
+}
+
+/**
+ * Reads `stream` to its end as lines of text into `lines`, calling
+ * `onLine` with each.
+ */
+export async function readLines(
+  stream: ReadableStream<Uint8Array>,
+  lines: string[],
+  onLine?: (line: string) => void,
+): Promise<void> {
+  let buffer = "";
+  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+    buffer += text;
+    let i;
+    while ((i = buffer.indexOf("\n")) !== -1) {
+      const line = buffer.slice(0, i);
+      buffer = buffer.slice(i + 1);
+      lines.push(line);
+      onLine?.(line);
+    }
+  }
+  if (buffer) {
+    lines.push(buffer);
+    onLine?.(buffer);
+  }
+}
+
+/**
+ * The flags that run a script written in `dir` with this repository's
+ * import map, reading the repository and `dir`, writing only `writable`
+ * (default `dir`).
+ */
+export function scriptFlags(dir: string, writable = dir): string[] {
+  return [
+    "--allow-net",
+    "--allow-env",
+    `--allow-read=${dir},${root}`,
+    `--allow-write=${writable}`,
+    "--config",
+    `${root}deno.json`,
+    "--no-lock",
+  ];
 }
 
 /** `examples/parallel.ts` under `deno serve --parallel`. */
@@ -266,6 +326,26 @@ function signalGroup(child: Deno.ChildProcess, signal: Deno.Signal): void {
 }
 
 /**
+ * Logs in to the notes example at `base` as `demo`; returns the session
+ * cookie and the CSRF token (throws without them).
+ */
+export async function logInToNotes(
+  base: string,
+): Promise<{ cookie: string; csrf: string }> {
+  const r = await fetch(`${base}/login`, {
+    method: "POST",
+    body: new URLSearchParams({ user: "demo", password: "pesto" }),
+    redirect: "manual",
+  });
+  await r.body?.cancel();
+  const cookie = r.headers.get("set-cookie")?.split(";")[0] ?? "";
+  const html = await (await fetch(`${base}/`, { headers: { cookie } })).text();
+  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
+  if (!cookie || !csrf) throw new Error(`cannot log in to ${base}`);
+  return { cookie, csrf };
+}
+
+/**
  * `deno task notes` run as the README says, with PORT set, in a process
  * group of its own: stopping it stops the app the task runs too (SIGTERM,
  * then SIGKILL after 15 s). Its standard error is kept.
@@ -306,11 +386,13 @@ export async function startNotesTask(): Promise<{
 }
 
 /**
- * A `redis-server` without persistence on 127.0.0.1:`port`, once it
- * accepts connections (5 s at most); throws when it cannot be started.
+ * A `redis-server` without persistence on 127.0.0.1:`port` (unless `args`,
+ * put after the defaults, say otherwise), once it accepts connections
+ * (`timeout` ms at most, 5 s by default); throws when it cannot be started.
  */
 export async function startRedisServer(
   port: number,
+  options: { args?: string[]; timeout?: number } = {},
 ): Promise<Deno.ChildProcess> {
   const child = new Deno.Command("redis-server", {
     args: [
@@ -322,12 +404,13 @@ export async function startRedisServer(
       "",
       "--appendonly",
       "no",
+      ...options.args ?? [],
     ],
     stdin: "null",
     stdout: "null",
     stderr: "null",
   }).spawn();
-  const deadline = Date.now() + 5_000;
+  const deadline = Date.now() + (options.timeout ?? 5_000);
   for (;;) {
     try {
       (await Deno.connect({ hostname: "127.0.0.1", port })).close();

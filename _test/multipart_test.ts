@@ -16,6 +16,7 @@ import {
   rawRequest,
   startServer,
 } from "./_raw_http.ts";
+import { startPortServer } from "./_process.ts";
 
 const BOUNDARY = "XyZ-boundary-42";
 const TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
@@ -950,47 +951,21 @@ Deno.serve({
 async function startWithoutWrite(dir: string) {
   const script = `${dir}/server.ts`;
   await Deno.writeTextFile(script, NO_WRITE_SERVER);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
+  const server = await startPortServer(script, {
+    flags: [
       "--allow-net=127.0.0.1",
       "--allow-env",
       "--config",
       new URL("../deno.json", import.meta.url).pathname,
-      script,
     ],
     env: { NO_COLOR: "1" },
-    stdout: "piped",
     stderr: "piped",
-  }).spawn();
-  let errors = "";
-  const drained = (async () => {
-    for await (
-      const chunk of child.stderr.pipeThrough(new TextDecoderStream())
-    ) errors += chunk;
-  })();
-  const output = child.stdout.pipeThrough(new TextDecoderStream())
-    .getReader();
-  let first = "";
-  while (!first.includes("\n")) {
-    const { done, value } = await output.read();
-    if (done) break;
-    first += value;
-  }
-  const stop = async () => {
-    try {
-      child.kill();
-    } catch { /* already gone */ }
-    await child.status;
-    await output.cancel().catch(() => {});
-    await drained;
+  });
+  return {
+    base: `http://127.0.0.1:${server.port}`,
+    errors: () => server.err.join("\n"),
+    stop: server.stop,
   };
-  const port = Number(first.trim());
-  if (!(port > 0)) {
-    await stop();
-    throw new Error(`the server did not start:\n${errors}`);
-  }
-  return { base: `http://127.0.0.1:${port}`, errors: () => errors, stop };
 }
 
 /** Posts a file of `size` bytes as field `f`, with or without a length. */

@@ -8,7 +8,7 @@ import {
 } from "@pesto/pesto";
 import { TestApp } from "@pesto/pesto/testing";
 import { errorPage, liveWatchers, makeFetch } from "../examples/notes.ts";
-import { startNotesTask } from "./_process.ts";
+import { logInToNotes, startNotesTask } from "./_process.ts";
 
 function csrfOf(html: string): string {
   const token = /name="csrf" value="([^"]+)"/.exec(html)?.[1];
@@ -201,16 +201,7 @@ Deno.test("deno task notes, as the README says: a 100 KB attachment is kept, one
   const notes = await startNotesTask();
   const base = notes.base;
   try {
-    const login = await fetch(`${base}/login`, {
-      method: "POST",
-      body: new URLSearchParams({ user: "demo", password: "pesto" }),
-      redirect: "manual",
-    });
-    await login.body?.cancel();
-    assert.equal(login.status, 303);
-    const cookie = login.headers.getSetCookie()[0].split(";")[0];
-    const home = await fetch(`${base}/`, { headers: { cookie } });
-    const csrf = csrfOf(await home.text());
+    const { cookie, csrf } = await logInToNotes(base);
     const photo = new Uint8Array(100_000).map((_, i) => (i * 31) % 256);
     const post = (content: Uint8Array) => {
       const form = new FormData();
@@ -469,13 +460,7 @@ Deno.test("examples/notes.ts: served, a client that goes away stops its stream's
   );
   const base = `http://127.0.0.1:${server.addr.port}`;
   try {
-    const login = await fetch(`${base}/login`, {
-      method: "POST",
-      body: new URLSearchParams({ user: "demo", password: "pesto" }),
-      redirect: "manual",
-    });
-    await login.body?.cancel();
-    const cookie = login.headers.getSetCookie()[0].split(";")[0];
+    const { cookie } = await logInToNotes(base);
     const before = liveWatchers("demo");
     const leaving = new AbortController();
     const stream = await fetch(`${base}/notes/events`, {

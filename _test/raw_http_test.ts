@@ -269,7 +269,7 @@ Deno.test("Uploads spooled to temporary files leave none behind", async (t) => {
   const tmp = await Deno.makeTempDir();
   const server = await startPortServer(
     new URL("./_upload_server.ts", import.meta.url).pathname,
-    { env: { TMPDIR: tmp } },
+    { flags: ["--allow-all"], env: { TMPDIR: tmp } },
   );
   const port = server.port;
   try {

@@ -2,8 +2,7 @@
 // connections are refused, temporary upload files go, the process exits 0
 // within the deadline; a request that outlives the deadline is cut.
 import assert from "node:assert/strict";
-
-const ROOT = new URL("..", import.meta.url);
+import { type PortServer, scriptFlags, startPortServer } from "./_process.ts";
 
 const SERVER = `
 import { DispatcherApp, Response, serve } from "@pesto/pesto";
@@ -25,10 +24,8 @@ serve(app, {
 });
 `;
 
-interface Running {
-  child: Deno.ChildProcess;
-  port: number;
-  lines: string[];
+interface Running extends PortServer {
+  /** The server's TMPDIR. */
   tmp: string;
 }
 
@@ -37,51 +34,11 @@ async function start(deadline: number): Promise<Running> {
   const tmp = `${dir}/tmp`;
   await Deno.mkdir(tmp);
   await Deno.writeTextFile(`${dir}/main.ts`, SERVER);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-env",
-      `--allow-read=${dir},${ROOT.pathname}`,
-      `--allow-write=${tmp}`,
-      "--config",
-      new URL("deno.json", ROOT).pathname,
-      "--no-lock",
-      `${dir}/main.ts`,
-    ],
+  const server = await startPortServer(`${dir}/main.ts`, {
+    flags: scriptFlags(dir, tmp),
     env: { DEADLINE: String(deadline), TMPDIR: tmp },
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const lines: string[] = [];
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error("no port in 20 s")),
-      20_000,
-    );
-    (async () => {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        buffer += value;
-        let i;
-        while ((i = buffer.indexOf("\n")) !== -1) {
-          const line = buffer.slice(0, i);
-          buffer = buffer.slice(i + 1);
-          lines.push(line);
-          const match = /^port (\d+)$/.exec(line);
-          if (match) {
-            clearTimeout(timer);
-            resolve(Number(match[1]));
-          }
-        }
-      }
-      if (buffer) lines.push(buffer);
-    })().catch(reject);
   });
-  return { child, port, lines, tmp };
+  return { ...server, tmp };
 }
 
 /** The child's exit status; it is killed after `ms` (the test then fails). */
@@ -135,19 +92,16 @@ Deno.test("serve() on SIGTERM lets requests in flight finish, refuses new ones, 
     assert.equal(status.code, 0);
     assert.ok(performance.now() - start < 5_000, "exited within the deadline");
     assert.ok(
-      server.lines.some((line) =>
+      server.out.some((line) =>
         /^Pesto shut down on SIGTERM in \d+ ms: every request finished/.test(
           line,
         )
       ),
-      server.lines.join("\n"),
+      server.out.join("\n"),
     );
     assert.deepEqual(await leftovers(server.tmp), []);
   } finally {
-    try {
-      server.child.kill();
-    } catch { /* already gone */ }
-    await server.child.status;
+    await server.stop();
     await Deno.remove(server.tmp.replace(/\/tmp$/, ""), { recursive: true })
       .catch(() => {});
   }
@@ -183,17 +137,14 @@ Deno.test("serve() cuts a request that outlives shutdownTimeout and still exits 
     assert.equal(await upload, "cut");
     assert.deepEqual(await leftovers(server.tmp), [], "no temporary file left");
     assert.ok(
-      server.lines.some((line) =>
+      server.out.some((line) =>
         /requests still running after 300 ms were cut, 1 temporary upload files removed/
           .test(line)
       ),
-      server.lines.join("\n"),
+      server.out.join("\n"),
     );
   } finally {
-    try {
-      server.child.kill();
-    } catch { /* already gone */ }
-    await server.child.status;
+    await server.stop();
     await Deno.remove(server.tmp.replace(/\/tmp$/, ""), { recursive: true })
       .catch(() => {});
   }

@@ -85,7 +85,7 @@ Deno.test("Request bodies: a stalled client gets a 408 at bodyTimeout and a disc
   const tmp = await Deno.makeTempDir({ prefix: "pesto-slow-" });
   const server = await startPortServer(
     new URL("./_hostile_server.ts", import.meta.url).pathname,
-    { env: { TMPDIR: tmp, BODY_TIMEOUT: "800" } },
+    { flags: ["--allow-all"], env: { TMPDIR: tmp, BODY_TIMEOUT: "800" } },
   );
   const port = server.port;
   try {

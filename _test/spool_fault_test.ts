@@ -4,8 +4,7 @@
 // file is left, the server keeps serving, and uploads work again once the
 // directory does.
 import assert from "node:assert/strict";
-
-const ROOT = new URL("..", import.meta.url);
+import { type PortServer, scriptFlags, startPortServer } from "./_process.ts";
 
 const SERVER = `
 import { DispatcherApp, Response, serve } from "@pesto/pesto";
@@ -18,49 +17,11 @@ app.match("/", "GET", () => new Response("home"));
 serve(app, { hostname: "127.0.0.1", port: 0, onListen({ port }) { console.log("port " + port); } });
 `;
 
-async function readLines(
-  stream: ReadableStream<Uint8Array>,
-  lines: string[],
-): Promise<void> {
-  let buffer = "";
-  for await (const text of stream.pipeThrough(new TextDecoderStream())) {
-    buffer += text;
-    let i;
-    while ((i = buffer.indexOf("\n")) !== -1) {
-      lines.push(buffer.slice(0, i));
-      buffer = buffer.slice(i + 1);
-    }
-  }
-}
-
-/**
- * The arguments that run `script` (with `args`) with this repository's
- * import map, writing only in `dir`.
- */
-function runArgs(dir: string, script: string, ...args: string[]): string[] {
-  return [
-    "run",
-    "--allow-net",
-    "--allow-env",
-    `--allow-read=${dir},${ROOT.pathname}`,
-    `--allow-write=${dir}`,
-    "--config",
-    new URL("deno.json", ROOT).pathname,
-    "--no-lock",
-    script,
-    ...args,
-  ];
-}
-
 /** The server above, run with `tmp` as its TMPDIR, and what it logs. */
-interface SpoolServer {
-  port: number;
-  out: string[];
-  err: string[];
+interface SpoolServer extends PortServer {
   upload(size: number): Promise<
     { status: number; retry: string | null; text: string }
   >;
-  close(): Promise<void>;
 }
 
 async function startSpoolServer(
@@ -68,41 +29,15 @@ async function startSpoolServer(
   tmp: string,
 ): Promise<SpoolServer> {
   await Deno.writeTextFile(`${dir}/main.ts`, SERVER);
-  const child = new Deno.Command(Deno.execPath(), {
-    args: runArgs(dir, `${dir}/main.ts`),
+  const server = await startPortServer(`${dir}/main.ts`, {
+    flags: scriptFlags(dir),
     env: { TMPDIR: tmp },
-    stdout: "piped",
     stderr: "piped",
-  }).spawn();
-  const out: string[] = [];
-  const err: string[] = [];
-  const reading = Promise.all([
-    readLines(child.stdout, out),
-    readLines(child.stderr, err),
-  ]);
-  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-  const close = async () => {
-    clearTimeout(timer);
-    child.kill("SIGKILL");
-    await child.status;
-    await reading.catch(() => {});
-  };
-  let port = 0;
-  for (let i = 0; i < 200 && !port; i++) {
-    port = Number(
-      /^port (\d+)$/.exec(out.find((l) => l.startsWith("port ")) ?? "")
-        ?.[1] ?? 0,
-    );
-    if (!port) await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  if (!port) {
-    await close();
-    throw new Error(`the server did not start:\n${err.join("\n")}`);
-  }
+  });
   const upload = async (size: number) => {
     const form = new FormData();
     form.append("f", new File([new Uint8Array(size)], "big.bin"));
-    const r = await fetch(`http://127.0.0.1:${port}/upload`, {
+    const r = await fetch(`http://127.0.0.1:${server.port}/upload`, {
       method: "POST",
       body: form,
     });
@@ -112,7 +47,7 @@ async function startSpoolServer(
       text: await r.text(),
     };
   };
-  return { port, out, err, upload, close };
+  return { ...server, upload };
 }
 
 Deno.test("an upload whose temporary directory is gone is a 503, and works once it is back", async () => {
@@ -156,7 +91,7 @@ Deno.test("an upload whose temporary directory is gone is a 503, and works once 
     for await (const entry of Deno.readDir(tmp)) left.push(entry.name);
     assert.deepEqual(left, [], "no temporary file left");
   } finally {
-    await server.close();
+    await server.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -236,7 +171,7 @@ Deno.test({
         server.out.join("\n"),
       );
     } finally {
-      await server.close();
+      await server.stop();
       await new Deno.Command("umount", { args: [tmp] }).output();
       await Deno.remove(dir, { recursive: true });
     }
@@ -251,11 +186,12 @@ async function runAway(scenario: string): Promise<void> {
     const { success, stdout, stderr } = await new Deno.Command(
       Deno.execPath(),
       {
-        args: runArgs(
-          dir,
+        args: [
+          "run",
+          ...scriptFlags(dir),
           new URL("_spool_away.ts", import.meta.url).pathname,
           scenario,
-        ),
+        ],
         env: { TMPDIR: `${dir}/tmp` },
       },
     ).output();

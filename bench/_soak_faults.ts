@@ -5,7 +5,7 @@
 // a large body, then hang up. The worker records when each request started
 // and ended and how it was answered; `faultTable` turns that into one row per
 // fault.
-import { freePort } from "../_test/_process.ts";
+import { freePort, startRedisServer } from "../_test/_process.ts";
 import { rawRequest } from "../_test/_raw_http.ts";
 
 /** How long each fault lasts, in ms. */
@@ -58,35 +58,10 @@ export class Redis {
 
   /** Starts the server (again): a save point, so a stop keeps sessions. */
   async up(): Promise<void> {
-    this.#child = new Deno.Command("redis-server", {
-      args: [
-        "--port",
-        String(this.port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        this.dir,
-        "--save",
-        "3600 1",
-        "--appendonly",
-        "no",
-        "--loglevel",
-        "warning",
-      ],
-      stdout: "null",
-      stderr: "inherit",
-    }).spawn();
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
-      try {
-        (await Deno.connect({ hostname: "127.0.0.1", port: this.port }))
-          .close();
-        return;
-      } catch {
-        await sleep(20);
-      }
-    }
-    throw new Error("redis-server did not start");
+    this.#child = await startRedisServer(this.port, {
+      args: ["--dir", this.dir, "--save", "3600 1"],
+      timeout: 10_000,
+    });
   }
 
   /**
@@ -119,23 +94,6 @@ export class Redis {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
-}
-
-/** Logs in as `demo`; returns the session cookie and the CSRF token. */
-export async function logIn(
-  base: string,
-): Promise<{ cookie: string; csrf: string }> {
-  const r = await fetch(`${base}/login`, {
-    method: "POST",
-    body: new URLSearchParams({ user: "demo", password: "pesto" }),
-    redirect: "manual",
-  });
-  await r.body?.cancel();
-  const cookie = r.headers.get("set-cookie")?.split(";")[0] ?? "";
-  const html = await (await fetch(`${base}/`, { headers: { cookie } })).text();
-  const csrf = /name="csrf" value="([^"]+)"/.exec(html)?.[1] ?? "";
-  if (!cookie || !csrf) throw new Error("the fault client cannot log in");
-  return { cookie, csrf };
 }
 
 /**

@@ -30,7 +30,7 @@
 // the first expected answer to a session or upload request sent after it.
 //
 // A script, not a test: it takes a minute.
-import { startPortServer } from "../_test/_process.ts";
+import { logInToNotes, startPortServer } from "../_test/_process.ts";
 import { rawRequest } from "../_test/_raw_http.ts";
 import {
   type Events,
@@ -38,7 +38,6 @@ import {
   FAULT_MS,
   faultTable,
   hangUpBurst,
-  logIn,
   Redis,
   sleep,
   tmpFull,
@@ -444,7 +443,7 @@ async function main(): Promise<void> {
   // With --faults: sessions in a redis-server of the soak's own.
   const redis = faulty ? await Redis.start() : undefined;
   const server = await startPortServer(self, {
-    flags: [`--v8-flags=${v8Flags.join(",")}`],
+    flags: ["--allow-all", `--v8-flags=${v8Flags.join(",")}`],
     args: raw ? ["--server", "--raw"] : ["--server"],
     // Every soak user logs in from 127.0.0.1: the example's login limit
     // (10 a minute per address) would answer them 429, so it is lifted.
@@ -473,7 +472,7 @@ async function main(): Promise<void> {
     const began = performance.now();
     const startedAt = Date.now();
     const faultClient = redis
-      ? await logIn(`http://127.0.0.1:${port}`)
+      ? await logInToNotes(`http://127.0.0.1:${port}`)
       : undefined;
     const loading = new Deno.Command(Deno.execPath(), {
       args: [
