@@ -120,6 +120,20 @@ interface Offer {
  *
  * @throws {TypeError} When it is not `type/subtype` with parameters.
  */
+// Offers are the app's own constants, parsed once each (a bounded cache: an
+// app may also offer what a client sent).
+const parsedOffers = new Map<string, Offer>();
+
+/** `text` parsed by {@linkcode parseOffer}, once. */
+function offerOf(text: string): Offer {
+  let offer = parsedOffers.get(text);
+  if (offer === undefined) {
+    offer = parseOffer(text);
+    if (parsedOffers.size < 256) parsedOffers.set(text, offer);
+  }
+  return offer;
+}
+
 function parseOffer(text: string): Offer {
   const [head, ...rest] = splitOutsideQuotes(text, ";");
   const names = typeAndSubtype(head);
@@ -183,7 +197,7 @@ export function acceptableMediaTypes(
   header: string | null | undefined,
   offered: readonly string[],
 ): string[] {
-  const offers = offered.map(parseOffer);
+  const offers = offered.map(offerOf);
   if (header === null || header === undefined) return [...offered];
   const ranges = parseAccept(header);
   const ranked: Ranked[] = [];

@@ -104,3 +104,17 @@ Deno.bench(
     parseCookieHeader(COOKIE).get("sid");
   },
 );
+
+const BROWSER_ACCEPT =
+  "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+const ACCEPTING = new PestoRequest(
+  new Request("http://localhost/", {
+    headers: { accept: BROWSER_ACCEPT },
+  }),
+);
+
+Deno.bench("Pesto request.accepts(): a browser's Accept", {
+  group: "accept",
+}, () => {
+  ACCEPTING.accepts("application/json", "text/html");
+});
