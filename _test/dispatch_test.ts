@@ -11,6 +11,7 @@ import {
   Response,
   URLGenerationError,
 } from "@pesto/pesto";
+import { even } from "./_converters.ts";
 
 const ok = (text = "ok") => () => new Response(text);
 const get = (app: DispatcherApp, path: string, init?: RequestInit) =>
@@ -420,15 +421,6 @@ function escape(text: string): string {
 }
 
 Deno.test("DispatcherApp.match() allows what it cannot prove unreachable", async (t) => {
-  const even: Converter<number> = {
-    pattern: "\\d+",
-    parse(text) {
-      const n = Number(text);
-      if (n % 2) throw new RangeError("odd");
-      return n;
-    },
-    format: String,
-  };
   // [earlier routes, the later route, its methods, a path, its answer]
   const cases: [Routed[], string, string | string[], string, string?][] = [
     // The specific route first.
@@ -803,15 +795,6 @@ Deno.test("BUILTIN_CONVERTERS.int.parse() reads safe signed integers only", asyn
 });
 
 Deno.test("DispatcherApp: a converter whose parse throws means no match", async () => {
-  const even: Converter<number> = {
-    pattern: "\\d+",
-    parse(text) {
-      const n = Number(text);
-      if (n % 2) throw new RangeError("odd");
-      return n;
-    },
-    format: String,
-  };
   const app = new DispatcherApp({ converters: { even } });
   app.match("/n/<n:even>", "GET", ok("even"));
   app.match("/n/<n:int>", "GET", ok("int"));

@@ -4,19 +4,10 @@ import fc from "fast-check";
 import { BUILTIN_CONVERTERS, type Converter } from "@pesto/pesto";
 import { parsePattern } from "../_routing/pattern.ts";
 import { Router } from "../_routing/router.ts";
+import { even } from "./_converters.ts";
 
-// A converter whose parse refuses some text its regex accepts, so that
-// "matched but not converted" is exercised too.
-const even: Converter<number> = {
-  pattern: "\\d+",
-  parse(text) {
-    const n = Number(text);
-    if (n % 2) throw new RangeError("odd");
-    return n;
-  },
-  format: String,
-};
-// A converter whose regex could match "/" if it were not held to one
+// `even` refuses some text its regex accepts, so that "matched but not
+// converted" is exercised too. A converter whose regex could match "/" if it were not held to one
 // segment: the combined regex matches it as a segment and checks it after.
 const lower: Converter<string> = {
   pattern: "[^A-Z]+",

@@ -12,17 +12,9 @@ import {
   parsePattern,
 } from "../_routing/pattern.ts";
 import { Router } from "../_routing/router.ts";
+import { even } from "./_converters.ts";
 
-// A custom converter, and one like `int` that refuses odd numbers.
-const even: Converter<number> = {
-  pattern: "\\d+",
-  parse(text) {
-    const n = Number(text);
-    if (n % 2) throw new RangeError("odd");
-    return n;
-  },
-  format: String,
-};
+// The built-in converters and `even`, one like `int` that refuses odd numbers.
 const converters = { ...BUILTIN_CONVERTERS, even } as Record<
   string,
   Converter
